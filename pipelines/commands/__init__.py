@@ -1,0 +1,1 @@
+"""One module per ``vdt-physion`` subcommand; each defines ``NAME``, ``HELP``, ``add_arguments(p)`` and ``run(args)``."""
