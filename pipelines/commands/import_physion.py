@@ -1,0 +1,56 @@
+"""``vdt-physion import-physion``: convert a real Physion download (MP4 or tdw HDF5 layouts) into a trial store."""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+from physion.errors import PhysionDataError
+from physion.import_store import import_layout, parse_split_map
+from physion.real_layouts import TEST_VIDEO_FOLDERS
+
+NAME = "import-physion"
+HELP = ("convert PhysionTrainMP4s / PhysionTestMP4s / a folder of MP4s + metadata.json / tdw HDF5 folders "
+        "into a trial store")
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("src", type=Path, help="the layout's root folder (e.g. .../PhysionTrainMP4s)")
+    parser.add_argument("--out", required=True, type=Path, help="store folder (created; existing trials are kept)")
+    parser.add_argument("--split-map", action="append", metavar="SOURCE=SPLIT", default=[],
+                        help="send a source split or folder name to training/readout/test, e.g. readout=test; "
+                             "'*=readout' for any folder not named after a split; repeatable")
+    parser.add_argument("--exclude-list", type=Path, metavar="FILE",
+                        help="stimulus names to leave out (one per line, e.g. the benchmark's glitchy test stimuli); "
+                             "they are listed in import_log.json")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="skip unreadable files, unlabelled videos and label rows without a video, "
+                             "recording each in import_log.json, instead of stopping at the first")
+    parser.add_argument("--max-trials", type=int, metavar="N", help="at most N trials per split and scenario")
+    parser.add_argument("--overwrite", action="store_true", help="rewrite trials already in the store")
+    parser.add_argument("--test-videos", choices=TEST_VIDEO_FOLDERS, default="mp4s-redyellow",
+                        help="which PhysionTestMP4s video folder to import (models use mp4s-redyellow)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch logs)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        split_map = parse_split_map(args.split_map)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
+    if args.max_trials is not None and args.max_trials < 1:
+        raise SystemExit("--max-trials must be at least 1")
+    try:
+        report = import_layout(
+            args.src, args.out, split_map=split_map, exclude_list=args.exclude_list, skip_bad=args.skip_bad,
+            max_trials=args.max_trials, overwrite=args.overwrite, test_videos=args.test_videos,
+            progress=not args.no_progress,
+        )
+    except PhysionDataError as err:
+        log.error("%s%s", err, "" if args.skip_bad else " (--skip-bad skips such input and records it)")
+        return 1
+    for group, counts in report["groups"].items():
+        log.info("%-20s %5d imported (%d positive), %d already present",
+                 group, counts["trials"], counts["positives"], counts["already_present"])
+    return 0
