@@ -1,0 +1,193 @@
+"""Gaussian diffusion as improved-DDPM / DiT define it: linear betas, epsilon prediction, learned-range variance
+trained with MSE + VLB, and timestep respacing. Masked: only positions with mask = 1 are noised and scored.
+
+Why our own code rather than a library scheduler: diffusers' schedulers cover the sampling steps, but not the
+learned-variance VLB training terms nor mask conditioning; tests check our DDIM step against diffusers'.
+Shapes: x (B, T, C, H, W); mask (B, T, H, W) with 1 = generate, 0 = given; t (B,) integer steps.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+
+ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+def linear_betas(num_steps: int) -> np.ndarray:
+    """DDPM's linear schedule, rescaled so any step count spans the same noise range as 1000 steps."""
+    scale = 1000 / num_steps
+    return np.linspace(scale * 1e-4, scale * 0.02, num_steps, dtype=np.float64)
+
+
+def space_timesteps(num_steps: int, spacing: str | int) -> list[int]:
+    """Which of ``num_steps`` steps to keep: an int or "N" keeps N evenly spaced steps (first and last kept),
+    "ddimN" keeps every (num_steps // N)-th step from 0 (the DDIM paper's choice)."""
+    spacing = str(spacing)
+    if spacing.startswith("ddim"):
+        n = int(spacing[4:])
+        for stride in range(1, num_steps):
+            if len(range(0, num_steps, stride)) == n:
+                return list(range(0, num_steps, stride))
+        raise ValueError(f"cannot keep exactly {n} of {num_steps} steps with a constant stride")
+    n = int(spacing)
+    if not 1 <= n <= num_steps:
+        raise ValueError(f"cannot keep {n} of {num_steps} steps")
+    if n == 1:
+        return [num_steps - 1]
+    return sorted({round(i * (num_steps - 1) / (n - 1)) for i in range(n)})
+
+
+def _gather(values: np.ndarray, t: torch.Tensor, ndim: int) -> torch.Tensor:
+    out = torch.from_numpy(values).to(device=t.device)[t].float()
+    return out.view(-1, *([1] * (ndim - 1)))
+
+
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean of (B, T, C, H, W) values over the positions where mask (B, T, H, W) is 1."""
+    m = mask.unsqueeze(2).to(values.dtype)
+    denom = (m.sum(dim=(1, 2, 3, 4)) * values.shape[2]).clamp(min=1.0)
+    return (values * m).sum(dim=(1, 2, 3, 4)) / denom
+
+
+def normal_kl(mean1, logvar1, mean2, logvar2) -> torch.Tensor:
+    return 0.5 * (-1.0 + logvar2 - logvar1 + torch.exp(logvar1 - logvar2) + (mean1 - mean2) ** 2 * torch.exp(-logvar2))
+
+
+def _approx_standard_normal_cdf(x: torch.Tensor) -> torch.Tensor:
+    return 0.5 * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3))))
+
+
+def discretized_gaussian_log_likelihood(x: torch.Tensor, means: torch.Tensor, log_scales: torch.Tensor) -> torch.Tensor:
+    """Log-likelihood of data in [-1, 1] quantised to 256 bins under N(means, exp(log_scales)^2)."""
+    centered = x - means
+    inv_stdv = torch.exp(-log_scales)
+    cdf_plus = _approx_standard_normal_cdf(inv_stdv * (centered + 1.0 / 255.0))
+    cdf_min = _approx_standard_normal_cdf(inv_stdv * (centered - 1.0 / 255.0))
+    log_cdf_plus = torch.log(cdf_plus.clamp(min=1e-12))
+    log_one_minus_cdf_min = torch.log((1.0 - cdf_min).clamp(min=1e-12))
+    log_probs = torch.where(
+        x < -0.999, log_cdf_plus,
+        torch.where(x > 0.999, log_one_minus_cdf_min, torch.log((cdf_plus - cdf_min).clamp(min=1e-12))),
+    )
+    return log_probs
+
+
+class GaussianDiffusion:
+    """A (possibly respaced) diffusion process. ``timestep_map[i]`` is the original step index that the model is
+    conditioned on at step i of this process (identity unless respaced)."""
+
+    def __init__(self, betas: np.ndarray, learn_sigma: bool = True, timestep_map: list[int] | None = None):
+        self.betas = betas = np.asarray(betas, dtype=np.float64)
+        self.num_timesteps = len(betas)
+        self.learn_sigma = learn_sigma
+        self.timestep_map = list(timestep_map) if timestep_map is not None else list(range(len(betas)))
+        alphas = 1.0 - betas
+        self.alphas_cumprod = np.cumprod(alphas)
+        self.alphas_cumprod_prev = np.append(1.0, self.alphas_cumprod[:-1])
+        self.sqrt_alphas_cumprod = np.sqrt(self.alphas_cumprod)
+        self.sqrt_one_minus_alphas_cumprod = np.sqrt(1.0 - self.alphas_cumprod)
+        self.sqrt_recip_alphas_cumprod = np.sqrt(1.0 / self.alphas_cumprod)
+        self.sqrt_recipm1_alphas_cumprod = np.sqrt(1.0 / self.alphas_cumprod - 1)
+        self.posterior_variance = betas * (1.0 - self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
+        # The posterior variance is 0 at t = 0: use t = 1's value there so the log stays finite.
+        self.posterior_log_variance_clipped = np.log(np.append(self.posterior_variance[1], self.posterior_variance[1:]))
+        self.posterior_mean_coef1 = betas * np.sqrt(self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
+        self.posterior_mean_coef2 = (1.0 - self.alphas_cumprod_prev) * np.sqrt(alphas) / (1.0 - self.alphas_cumprod)
+
+    @classmethod
+    def linear(cls, num_steps: int = 1000, learn_sigma: bool = True) -> "GaussianDiffusion":
+        return cls(linear_betas(num_steps), learn_sigma)
+
+    def respace(self, spacing: str | int) -> "GaussianDiffusion":
+        """A shorter process over a subset of this one's steps, with the same cumulative alphas at the kept steps."""
+        keep = space_timesteps(self.num_timesteps, spacing)
+        last, betas = 1.0, []
+        for i in keep:
+            betas.append(1 - self.alphas_cumprod[i] / last)
+            last = self.alphas_cumprod[i]
+        return GaussianDiffusion(np.array(betas), self.learn_sigma, [self.timestep_map[i] for i in keep])
+
+    def model_timesteps(self, t: torch.Tensor) -> torch.Tensor:
+        """Map this process's step indices to those the model was trained on."""
+        return torch.tensor(self.timestep_map, device=t.device, dtype=torch.long)[t]
+
+    # ----------------------------------------------------------------------------------------------
+    # Forward process and posterior
+    # ----------------------------------------------------------------------------------------------
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        noise = torch.randn_like(x0) if noise is None else noise
+        return _gather(self.sqrt_alphas_cumprod, t, x0.dim()) * x0 + _gather(self.sqrt_one_minus_alphas_cumprod, t, x0.dim()) * noise
+
+    def q_posterior(self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor):
+        """Mean and log-variance of q(x_{t-1} | x_t, x_0)."""
+        mean = _gather(self.posterior_mean_coef1, t, xt.dim()) * x0 + _gather(self.posterior_mean_coef2, t, xt.dim()) * xt
+        return mean, _gather(self.posterior_log_variance_clipped, t, xt.dim())
+
+    def predict_x0(self, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
+        return _gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt - _gather(self.sqrt_recipm1_alphas_cumprod, t, xt.dim()) * eps
+
+    def predict_eps(self, xt: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
+        return (_gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt - x0) / _gather(self.sqrt_recipm1_alphas_cumprod, t, xt.dim())
+
+    def split_output(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, 2C | C, H, W) model output -> (eps, variance interpolation v in [-1, 1] or None)."""
+        if self.learn_sigma:
+            eps, v = out.chunk(2, dim=2)
+            return eps, v
+        return out, None
+
+    def p_mean_variance(self, out: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, clip_denoised: bool = False):
+        """p(x_{t-1} | x_t) from the model output: mean, log-variance and the implied x0."""
+        eps, v = self.split_output(out)
+        if v is not None:
+            min_log = _gather(self.posterior_log_variance_clipped, t, xt.dim())
+            max_log = _gather(np.log(self.betas), t, xt.dim())
+            frac = (v.float() + 1) / 2
+            log_var = frac * max_log + (1 - frac) * min_log
+        else:
+            # Fixed "large" variance as DDPM: beta_t, except posterior variance at t = 0.
+            log_var = _gather(np.log(np.append(self.posterior_variance[1], self.betas[1:])), t, xt.dim())
+        x0 = self.predict_x0(xt, t, eps.float())
+        if clip_denoised:
+            x0 = x0.clamp(-1, 1)
+        mean, _ = self.q_posterior(x0, xt, t)
+        return mean, log_var, x0
+
+    # ----------------------------------------------------------------------------------------------
+    # Training loss
+    # ----------------------------------------------------------------------------------------------
+
+    def training_losses(self, model: ModelFn, x0: torch.Tensor, t: torch.Tensor, mask: torch.Tensor,
+                        noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Per-sample losses (B,) for the masked objective.
+
+        The model sees x0 at given positions and x_t at generated ones; MSE on the predicted noise and the VLB term
+        (which trains only the variance: the mean goes through a stop-gradient) count only where mask = 1.
+        """
+        noise = torch.randn_like(x0) if noise is None else noise
+        m = mask.unsqueeze(2).to(x0.dtype)
+        xt = self.q_sample(x0, t, noise)
+        x_in = x0 * (1 - m) + xt * m
+        out = model(x_in, self.model_timesteps(t))
+        eps, v = self.split_output(out)
+        terms = {"mse": _masked_mean((noise - eps.float()) ** 2, mask)}
+        if v is not None:
+            frozen = torch.cat([eps.detach(), v], dim=2)
+            terms["vb"] = self._vb_terms(frozen, x0, x_in, t, mask) * (self.num_timesteps / 1000.0)
+            terms["loss"] = terms["mse"] + terms["vb"]
+        else:
+            terms["loss"] = terms["mse"]
+        return terms
+
+    def _vb_terms(self, out: torch.Tensor, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, mask: torch.Tensor):
+        """KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t)) in bits per dimension; the decoder NLL at t = 0."""
+        true_mean, true_log_var = self.q_posterior(x0, xt, t)
+        mean, log_var, _ = self.p_mean_variance(out, xt, t)
+        kl = normal_kl(true_mean, true_log_var, mean, log_var) / math.log(2.0)
+        nll = -discretized_gaussian_log_likelihood(x0, mean, 0.5 * log_var) / math.log(2.0)
+        per_pos = torch.where((t == 0).view(-1, 1, 1, 1, 1), nll, kl)
+        return _masked_mean(per_pos, mask)
