@@ -133,8 +133,12 @@ class GaussianDiffusion:
     def predict_eps(self, xt: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
         return (_gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt - x0) / _gather(self.sqrt_recipm1_alphas_cumprod, t, xt.dim())
 
-    def split_output(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(B, T, 2C | C, H, W) model output -> (eps, variance interpolation v in [-1, 1] or None)."""
+    def split_output(self, out: torch.Tensor, channels: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, 2C | C, H, W) model output -> (eps, variance interpolation v in [-1, 1] or None).
+        ``channels`` (C of the data) is checked when given, so a model/diffusion learn_sigma mismatch fails loudly."""
+        if channels is not None and out.shape[2] != channels * (2 if self.learn_sigma else 1):
+            raise ValueError(f"model output has {out.shape[2]} channels for {channels}-channel data, but this diffusion "
+                             f"has learn_sigma={self.learn_sigma}: build both with the same learn_sigma")
         if self.learn_sigma:
             eps, v = out.chunk(2, dim=2)
             return eps, v
@@ -142,7 +146,7 @@ class GaussianDiffusion:
 
     def p_mean_variance(self, out: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, clip_denoised: bool = False):
         """p(x_{t-1} | x_t) from the model output: mean, log-variance and the implied x0."""
-        eps, v = self.split_output(out)
+        eps, v = self.split_output(out, xt.shape[2])
         if v is not None:
             min_log = _gather(self.posterior_log_variance_clipped, t, xt.dim())
             max_log = _gather(np.log(self.betas), t, xt.dim())
@@ -173,7 +177,7 @@ class GaussianDiffusion:
         xt = self.q_sample(x0, t, noise)
         x_in = x0 * (1 - m) + xt * m
         out = model(x_in, self.model_timesteps(t))
-        eps, v = self.split_output(out)
+        eps, v = self.split_output(out, x0.shape[2])
         terms = {"mse": _masked_mean((noise - eps.float()) ** 2, mask)}
         if v is not None:
             frozen = torch.cat([eps.detach(), v], dim=2)

@@ -56,7 +56,7 @@ def sample(model: ModelFn, diffusion: GaussianDiffusion, shape: tuple[int, ...],
 
 
 def _ddim_step(diffusion: GaussianDiffusion, out, x, t, i, eta, clip_denoised, randn):
-    eps, _ = diffusion.split_output(out)
+    eps, _ = diffusion.split_output(out, x.shape[2])
     x0 = diffusion.predict_x0(x, t, eps)
     if clip_denoised:
         x0 = x0.clamp(-1, 1)

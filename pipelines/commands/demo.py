@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 
 def add_arguments(p) -> None:
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder")
-    p.add_argument("--steps", type=int, default=1500, help="training steps")
+    p.add_argument("--steps", type=int, default=2000, help="training steps")
     p.add_argument("--size", type=int, default=8, help="frame size in pixels")
     p.add_argument("--frames", type=int, default=6, help="frames per clip (the model's window)")
     p.add_argument("--given", type=int, default=3, help="frames given when predicting")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (after a 100-step linear warm-up)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--eval-videos", type=int, default=64)
     p.add_argument("--sampling-steps", type=int, default=50, help="DDIM steps for the predictions")
@@ -47,9 +47,9 @@ def train(args, model: VDT, ckpt: Path) -> VDT:
     """Train (resuming from ``ckpt`` when it holds an unfinished run); returns the EMA model."""
     diffusion = GaussianDiffusion.linear(1000)
     masks = MaskGenerator(args.frames, args.size, args.size, n_given=args.given,
-                          weights={"predict": 0.6, "interpolation": 0.1, "backward": 0.1, "random_frames": 0.1,
-                                   "spatial_temporal": 0.1})
+                          weights={"predict": 0.7, "interpolation": 0.1, "backward": 0.1, "spatial_temporal": 0.1})
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    warmup = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / 100))
     ema = make_ema(model)
     start = 0
     if ckpt.is_file():
@@ -57,6 +57,7 @@ def train(args, model: VDT, ckpt: Path) -> VDT:
         model.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["optimizer"])
+        warmup.load_state_dict(state["scheduler"])
         start = int(state["step"])
         log.info("resuming training at step %d from %s", start, ckpt)
     g = torch.Generator().manual_seed(args.seed * 7919 + start)
@@ -67,10 +68,12 @@ def train(args, model: VDT, ckpt: Path) -> VDT:
         result.loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        warmup.step()
         update_ema(ema, model, decay=0.0 if step < 100 else 0.995)
         bar.set_postfix(loss=f"{result.loss.item():.4f}")
         if (step + 1) % 250 == 0 or step + 1 == args.steps:
-            save_model(ckpt, model, ema=ema, extra={"step": step + 1, "optimizer": opt.state_dict()})
+            save_model(ckpt, model, ema=ema, extra={"step": step + 1, "optimizer": opt.state_dict(),
+                                                      "scheduler": warmup.state_dict()})
     return ema
 
 

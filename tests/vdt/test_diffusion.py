@@ -58,6 +58,8 @@ def test_masked_loss_ignores_given_positions():
     t = torch.tensor([10, 500])
     base = d.training_losses(model, x0, t, mask, noise)
     assert set(base) == {"mse", "vb", "loss"} and base["loss"].shape == (2,)
+    with pytest.raises(ValueError, match="learn_sigma"):
+        GaussianDiffusion(d.betas, learn_sigma=False).training_losses(model, x0, t, mask, noise)
     # given positions: the model sees x0 there, not noise; changing the noise there changes nothing
     noise2 = noise.clone()
     noise2[:, :3] = torch.randn_like(noise2[:, :3])
