@@ -1,0 +1,126 @@
+"""Produce one trial: rejection-sample seeds until the scenario yields a valid trial with the wanted label; write it.
+
+Runs inside pool workers ("spawn" context), so everything here is a top-level, picklable function of plain data.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from physion.errors import RejectedTrial
+from physion.generation import GENERATOR_VERSION
+from physion.generation.plan import TrialJob
+from physion.generation.seeds import trial_seed, wanted_label
+from physion.scenarios import load_scenario
+from physion.store import write_trial
+from physion.trial import Trial
+
+
+@dataclass(frozen=True)
+class SimulationSettings:
+    """What every trial of one generation shares."""
+
+    resolution: int
+    num_frames: int
+    fps: int
+    base_seed: int
+    max_tries: int
+
+
+class TrialGenerationError(RuntimeError):
+    """A trial that found no valid seed with the wanted label within ``max_tries`` attempts (or a broken scenario)."""
+
+    def __init__(self, split: str, scenario: str, index: int, problem: str):
+        self.split, self.scenario, self.index, self.problem = split, scenario, index, problem
+        super().__init__(f"scenario {scenario!r}, split {split!r}, trial index {index}: {problem}")
+
+    def __reduce__(self):  # keep the fields when the error crosses from a worker process to the parent
+        return (type(self), (self.split, self.scenario, self.index, self.problem))
+
+
+_CLASSES: dict[str, type] = {}  # per-process cache: plugin files are imported once per worker, not once per trial
+
+
+def _scenario_class(spec: str) -> type:
+    if spec not in _CLASSES:
+        _CLASSES[spec] = load_scenario(spec)
+    return _CLASSES[spec]
+
+
+def _check_shape(trial: Trial, job: TrialJob, settings: SimulationSettings) -> None:
+    expected = (settings.num_frames, settings.resolution, settings.resolution, 3)
+    if trial.frames.shape != expected or trial.label is None:
+        raise TrialGenerationError(
+            job.split, job.scenario, job.index,
+            f"scenario {job.spec!r} returned frames of shape {trial.frames.shape} and label {trial.label!r}; "
+            f"expected shape {expected} and a bool label",
+        )
+
+
+def simulate_wanted(job: TrialJob, settings: SimulationSettings) -> tuple[Trial, int]:
+    """Try attempts 0, 1, ... until a valid trial with label ``wanted_label(job.index)``; returns (trial, attempt)."""
+    cls = _scenario_class(job.spec)
+    want = wanted_label(job.index)
+    reasons: Counter[str] = Counter()
+    for attempt in range(settings.max_tries):
+        seed = trial_seed(settings.base_seed, job.split, job.scenario, job.index, attempt)
+        try:
+            # A fresh instance per attempt: nothing can leak between trials, so a trial's bytes depend only on its seed.
+            trial = cls().simulate(
+                seed, resolution=settings.resolution, num_frames=settings.num_frames, fps=settings.fps, want_label=want
+            )
+        except RejectedTrial as rejection:
+            reasons[f"rejected: {rejection}"] += 1
+            continue
+        _check_shape(trial, job, settings)
+        if bool(trial.label) == want:
+            return trial, attempt
+        reasons[f"label {bool(trial.label)} instead of {want}"] += 1
+    seen = "; ".join(f"{reason} (x{n})" for reason, n in reasons.most_common(6))
+    raise TrialGenerationError(
+        job.split, job.scenario, job.index,
+        f"no valid trial with label {want} in {settings.max_tries} tries (rerun with a larger max_tries to "
+        f"resume); reasons seen: {seen}",
+    )
+
+
+def trial_record(trial: Trial) -> dict[str, Any]:
+    """The manifest entry of a generated trial (from the trial itself, so it is the same for fresh and resumed ones)."""
+    generation = trial.params.get("generation", {})
+    return {
+        "name": trial.name,
+        "split": trial.split,
+        "scenario": trial.scenario,
+        "index": generation.get("index"),
+        "seed": trial.seed,
+        "attempt": generation.get("attempt"),
+        "tries": generation.get("tries"),
+        "label": None if trial.label is None else bool(trial.label),
+        "first_contact_frame": trial.first_contact_frame,
+    }
+
+
+def generate_trial(job: TrialJob, settings: SimulationSettings, path: str) -> dict[str, Any]:
+    """Simulate ``job`` and write it atomically to ``path``; returns its manifest record. Pool entry point."""
+    trial, attempt = simulate_wanted(job, settings)
+    trial.name, trial.split, trial.scenario = job.name, job.split, job.scenario
+    trial.params = {
+        **trial.params,
+        "generation": {
+            "generator_version": GENERATOR_VERSION,
+            "index": job.index,
+            "wanted_label": wanted_label(job.index),
+            "attempt": attempt,
+            "tries": attempt + 1,
+            "base_seed": settings.base_seed,
+        },
+    }
+    write_trial(Path(path), trial)
+    return trial_record(trial)
+
+
+def generate_trial_star(args: tuple[TrialJob, SimulationSettings, str]) -> dict[str, Any]:
+    """``generate_trial`` taking one tuple, for ``Pool.imap_unordered``."""
+    return generate_trial(*args)
