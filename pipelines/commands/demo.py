@@ -78,8 +78,9 @@ def train(args, model: VDT, ckpt: Path) -> VDT:
 
 
 def centroids(video: torch.Tensor) -> torch.Tensor:
-    """(B, F, 3, H, W) in [-1, 1] -> (B, F, 2) brightness-weighted centre of the disc, in pixels."""
-    weight = ((video.mean(2) + 1) / 2 - 0.3).clamp(min=0)
+    """(B, F, 3, H, W) in [-1, 1] -> (B, F, 2) centre of the disc in pixels, weighted by brightness^4 (the
+    background is black, and the power keeps faint speckles of a generated frame from pulling the centre)."""
+    weight = ((video.amax(dim=2) + 1) / 2).clamp(0, 1) ** 4
     h, w = video.shape[-2:]
     ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32), torch.arange(w, dtype=torch.float32), indexing="ij")
     total = weight.sum((-1, -2)).clamp(min=1e-6)
