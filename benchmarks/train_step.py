@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import autocast, count_flops, matmul_flops_per_s, peak_memory_mb, run_isolated, sync  # noqa: E402
+from benchmarks._common import count_flops, matmul_flops_per_s, peak_memory_mb, run_isolated, sync  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
 from vdt.masks import MaskGenerator  # noqa: E402
 from vdt.model import vdt_from_name  # noqa: E402

@@ -1,13 +1,13 @@
 """Rollout strips: rows of frames (observed | predicted | true) in one PNG, for people to look at."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
+
+from physion.atomic import atomic_path
 
 
 def to_uint8(frames: torch.Tensor) -> np.ndarray:
@@ -36,14 +36,6 @@ def video_strip(rows: list[tuple[str, torch.Tensor]], path: str | Path, *, given
             draw.rectangle([x, y, x + w + 2 * border - 1, y + h + 2 * border - 1],
                            fill=(40, 170, 60) if col < given else (200, 60, 60))
             canvas.paste(Image.fromarray(frame).resize((w, h), Image.NEAREST), (x + border, y + border))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         canvas.save(tmp, format="PNG")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return Path(path)

@@ -8,13 +8,12 @@ checkpoint was trained at another resolution, ``pos_embed`` is interpolated; at 
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from vdt.io import save_atomic
 from vdt.model import VDT
 
 TEMPORAL_KEYS = ("temporal_norm1", "temporal_attn", "temporal_fc", "time_embed")
@@ -108,20 +107,10 @@ def load_weights(model: VDT, source: str | Path | dict, allow_missing_temporal: 
 
 def save_model(path: str | Path, model: VDT, ema: VDT | None = None, extra: dict | None = None) -> Path:
     """Atomically write {"config", "model", "ema"?, **extra} (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {"config": model.config_dict(), "model": model.state_dict(), **(extra or {})}
     if ema is not None:
         payload["ema"] = ema.state_dict()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    return save_atomic(payload, path)
 
 
 def load_model(path: str | Path, prefer_ema: bool = True, **overrides) -> VDT:

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, PATIENT_YELLOW, Camera, CameraRig, Material, Part, World, wedge_mesh
+from physion.engine import AGENT_RED, PATIENT_YELLOW, CameraRig, Material, Part, World, wedge_mesh
 from physion.engine.palette import distinct_distractor_colors
-from physion.errors import RejectedTrial
 from physion.scenarios.base import Scenario, SceneObjects
-from physion.scenarios.props import describe, free_spot, half_height, half_width, on_floor, random_material
-from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_spots
+from physion.scenarios.props import describe, free_spot, half_width, on_floor, random_material
+from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_patient_plan
 
 
 
@@ -75,18 +74,7 @@ class Drop(Scenario):
 
     def _plan(self, rng: np.random.Generator, want_label: bool | None) -> Plan:
         layout = self._draw(rng, want_label)
-        reach = half_width(layout.patient)
-        spot = free_spot(rng, layout.taken, reach, (-1.2, 1.2), (-0.6, 0.8), tries=200)
-        if spot is None:
-            raise RejectedTrial("no free floor spot for the patient")
-        camera = Camera.nominal(self.camera_rig)
-        return Plan(
-            build_at=lambda w, at: self._place(w, layout, at),
-            make_patient=lambda w, at: self._patient(w, layout, at),
-            propose=lambda r, track, want: floor_spots(r, track, want, reach, camera,
-                                                       low=2.0 * half_height(layout.patient)),
-            default=Spot(*spot, float(rng.uniform(0, np.pi))),
-        )
+        return floor_patient_plan(self, layout, rng, (-1.2, 1.2), (-0.6, 0.8))
 
     def _draw(self, rng: np.random.Generator, want_label: bool | None) -> _Layout:
         colors = distinct_distractor_colors(rng, 6)

@@ -23,6 +23,8 @@ import numpy as np
 import pybullet as p
 
 from physion.engine import Camera, World
+from physion.errors import RejectedTrial
+from physion.scenarios.props import free_spot, half_height, half_width
 from physion.trial import OBSERVED_FRAMES
 
 if TYPE_CHECKING:
@@ -205,6 +207,24 @@ class Plan:
     make_patient: Callable[[World, Spot], int]
     propose: Callable[[np.random.Generator, Track, bool], list[Spot]]
     default: Spot
+
+
+def floor_patient_plan(scenario: "Scenario", layout, rng: np.random.Generator, x_range: tuple[float, float],
+                       y_range: tuple[float, float]) -> Plan:
+    """The plan of a scene whose patient stands on the floor: a free spot in ``x_range`` x ``y_range`` by default,
+    rehearsed floor spots under a hint. ``layout`` has ``patient`` (a Part) and ``taken`` (occupied discs);
+    ``scenario`` builds with ``_place(world, layout, spot)`` and ``_patient(world, layout, spot)``."""
+    reach = half_width(layout.patient)
+    spot = free_spot(rng, layout.taken, reach, x_range, y_range, tries=200)
+    if spot is None:
+        raise RejectedTrial("no free floor spot for the patient")
+    camera = Camera.nominal(scenario.camera_rig)
+    return Plan(
+        build_at=lambda w, at: scenario._place(w, layout, at),
+        make_patient=lambda w, at: scenario._patient(w, layout, at),
+        propose=lambda r, track, want: floor_spots(r, track, want, reach, camera, low=2.0 * half_height(layout.patient)),
+        default=Spot(*spot, float(rng.uniform(0, np.pi))),
+    )
 
 
 def build_with_patient(scenario: "Scenario", world: World, rng: np.random.Generator, want_label: bool | None,

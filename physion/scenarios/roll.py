@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, PATIENT_YELLOW, Camera, CameraRig, Material, Part, World, wedge_mesh
+from physion.engine import AGENT_RED, PATIENT_YELLOW, CameraRig, Material, Part, World, wedge_mesh
 from physion.engine.palette import distinct_distractor_colors
-from physion.errors import RejectedTrial
 from physion.scenarios.base import Push, Scenario, SceneObjects
-from physion.scenarios.props import describe, free_spot, half_height, half_width, on_floor, random_material
-from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_spots
+from physion.scenarios.props import describe, free_spot, half_width, on_floor, random_material
+from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_patient_plan
 
 
 
@@ -48,18 +47,7 @@ class Roll(Scenario):
 
     def _plan(self, rng: np.random.Generator, want_label: bool | None) -> Plan:
         layout = self._draw(rng, want_label)
-        reach = half_width(layout.patient)
-        spot = free_spot(rng, layout.taken, reach, (0.9, 2.0), (-0.5, 0.5), tries=200)
-        if spot is None:
-            raise RejectedTrial("no free floor spot for the patient")
-        camera = Camera.nominal(self.camera_rig)
-        return Plan(
-            build_at=lambda w, at: self._place(w, layout, at),
-            make_patient=lambda w, at: self._patient(w, layout, at),
-            propose=lambda r, track, want: floor_spots(r, track, want, reach, camera,
-                                                       low=2.0 * half_height(layout.patient)),
-            default=Spot(*spot, float(rng.uniform(0, np.pi))),
-        )
+        return floor_patient_plan(self, layout, rng, (0.9, 2.0), (-0.5, 0.5))
 
     def _draw(self, rng: np.random.Generator, want_label: bool | None) -> _Layout:
         colors = distinct_distractor_colors(rng, 4)

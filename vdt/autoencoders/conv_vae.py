@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from vdt.autoencoders.base import LatentSpace, check_latents, check_video, map_frames
+from vdt.io import save_atomic
 
 # SD's VAE clamps log-variance to this range so exp() cannot overflow early in training.
 LOGVAR_RANGE = (-30.0, 20.0)
@@ -169,21 +168,12 @@ class ConvVAE(nn.Module, LatentSpace):
     # ---- persistence ------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Atomically write {"config", "state_dict", "scale_factor"} (CPU tensors) to ``path``; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         checkpoint = {
             "config": dataclasses.asdict(self.config),
             "state_dict": {k: v.detach().cpu() for k, v in self.state_dict().items()},
             "scale_factor": self.scale_factor,
         }
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                torch.save(checkpoint, f)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        path = save_atomic(checkpoint, path)
         logger.info("saved ConvVAE (%s, scale factor %.5g) to %s", self.config, self.scale_factor, path)
         return path
 
