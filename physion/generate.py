@@ -21,12 +21,12 @@ from physion.generation.resume import check_resumable, remove_temp_leftovers, st
 from physion.generation.scenario_specs import resolve_scenarios
 from physion.generation.worker import SimulationSettings, generate_trial_star, trial_record
 from physion.store import TrialStore, read_header, write_json_atomic
-from physion.trial import FPS, OBSERVED_FRAMES
+from physion.trial import FPS, OBSERVED_FRAMES, SPLIT_SIZES
 
 __all__ = ["generate", "merge_shards", "DEFAULT_COUNTS"]
 
 log = logging.getLogger(__name__)
-DEFAULT_COUNTS = {"training": 2000, "readout": 1000, "test": 150}  # real Physion's sizes per scenario
+DEFAULT_COUNTS = SPLIT_SIZES
 
 
 def _check_args(resolution: int, num_frames: int, fps: int, workers: int, seed: int, max_tries: int) -> None:

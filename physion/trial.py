@@ -10,6 +10,7 @@ SCENARIOS = ("Dominoes", "Support", "Collide", "Contain", "Drop", "Link", "Roll"
 SPLITS = ("training", "readout", "test")
 FPS = 30
 OBSERVED_FRAMES = 45  # Physion shows models and humans the first 1.5 s at 30 fps
+SPLIT_SIZES = {"training": 2000, "readout": 1000, "test": 150}  # real Physion's trials per scenario and split
 
 
 @dataclass

@@ -6,11 +6,11 @@ import logging
 from pathlib import Path
 
 from physion.errors import PhysionDataError
-from physion.generate import DEFAULT_COUNTS, generate, merge_shards
 from physion.generation.plan import parse_shard
-from physion.generation.worker import TrialGenerationError
-from physion.scenarios import ScenarioLoadError
 from physion.preview import contact_sheet, write_preview_mp4s
+from physion.trial import SPLIT_SIZES as DEFAULT_COUNTS
+
+# The generator itself (pybullet) is imported in run(), so other subcommands start without loading the engine.
 
 NAME = "generate"
 HELP = "generate label-balanced pybullet Physion trials (resumable, shardable), or merge shard folders"
@@ -71,6 +71,9 @@ def preview_frames(num_frames: int, count: int = 5) -> tuple[int, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from physion.generation.worker import TrialGenerationError
+    from physion.scenarios import ScenarioLoadError
+
     try:
         manifest = _generate_or_merge(args)
     except (PhysionDataError, TrialGenerationError, ScenarioLoadError) as err:
@@ -88,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate_or_merge(args: argparse.Namespace) -> dict:
+    from physion.generate import generate, merge_shards
+
     if args.merge:
         if args.shard is not None:
             raise SystemExit("--merge and --shard do not go together: merge writes one unsharded store")
