@@ -52,3 +52,13 @@ def run_isolated(script: str, args: list[str]) -> dict:
     """Run one measurement in a fresh process (so peak memory belongs to it alone); it prints one JSON line."""
     out = subprocess.run([sys.executable, script, *args], check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def matmul_peaks(device: str) -> dict[str, float]:
+    return {"fp32": matmul_flops_per_s(torch.float32, device), "bf16": matmul_flops_per_s(torch.bfloat16, device)}
+
+
+def run_variants(script: str, args, flag: str, names) -> list[dict]:
+    """Re-run ``script`` once per variant name, with the same options and ``--flag=name``, each in its own process."""
+    common = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k != flag]
+    return [run_isolated(script, [*common, f"--{flag}={name}"]) for name in names]

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import autocast, count_flops, matmul_flops_per_s, peak_memory_mb, run_isolated, sync  # noqa: E402
+from benchmarks._common import autocast, count_flops, matmul_peaks, peak_memory_mb, run_variants, sync  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
 from vdt.model import vdt_from_name  # noqa: E402
 from vdt.sampling import complete  # noqa: E402
@@ -93,9 +93,8 @@ def main() -> None:
     if args.dtype:
         print(json.dumps(measure(args)))
         return
-    peaks = {"fp32": matmul_flops_per_s(torch.float32, args.device), "bf16": matmul_flops_per_s(torch.bfloat16, args.device)}
-    common = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k != "dtype"]
-    rows = [run_isolated(__file__, [*common, f"--dtype={name}"]) for name in DTYPES]
+    peaks = matmul_peaks(args.device)
+    rows = run_variants(__file__, args, "dtype", DTYPES)
     print(f"# VDT sampling: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
           f"batch {args.batch}, device {args.device}")
     print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import count_flops, matmul_flops_per_s, peak_memory_mb, run_isolated, sync  # noqa: E402
+from benchmarks._common import count_flops, matmul_peaks, peak_memory_mb, run_variants, sync  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
 from vdt.masks import MaskGenerator  # noqa: E402
 from vdt.model import vdt_from_name  # noqa: E402
@@ -73,9 +73,8 @@ def main() -> None:
     if args.variant:
         print(json.dumps(measure(args)))
         return
-    peaks = {"fp32": matmul_flops_per_s(torch.float32, args.device), "bf16": matmul_flops_per_s(torch.bfloat16, args.device)}
-    common = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k != "variant"]
-    rows = [run_isolated(__file__, [*common, f"--variant={name}"]) for name in VARIANTS]
+    peaks = matmul_peaks(args.device)
+    rows = run_variants(__file__, args, "variant", VARIANTS)
     print(f"# VDT train step: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
           f"batch {args.batch}, device {args.device}, {rows[0]['params_m']:.2f}M params, torch threads "
           f"{torch.get_num_threads()}")

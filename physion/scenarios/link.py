@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import (AGENT_RED, PATIENT_YELLOW, Camera, CameraRig, Material, Part, World, box_stand_in,
+from physion.engine import (AGENT_RED, PATIENT_YELLOW, CameraRig, Material, Part, World, box_stand_in,
                             ring_parts, wedge_mesh)
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
-from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_spots
+from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, ring_zone_plan
 
 PLATE_THICKNESS = 0.012
 ZONE_THICKNESS = 0.008
@@ -66,16 +66,7 @@ class Link(Scenario):
 
     def _plan(self, rng: np.random.Generator, want_label: bool | None) -> Plan:
         layout = self._draw(rng, want_label)
-        zone_reach = float(np.hypot(layout.zone_half[0], layout.zone_half[1]))
-        radius = float(rng.uniform(layout.plate_half * 1.5 + zone_reach, layout.plate_half * 1.5 + zone_reach + 0.7))
-        angle = float(rng.uniform(-0.75 * np.pi, 0.75 * np.pi))  # not under the ball's run-up
-        camera = Camera.nominal(self.camera_rig)
-        return Plan(
-            build_at=lambda w, spot: self._place(w, layout, spot),
-            make_patient=lambda w, spot: self._zone(w, layout, spot),
-            propose=lambda r, track, want: floor_spots(r, track, want, zone_reach, camera),
-            default=Spot(radius * np.cos(angle), radius * np.sin(angle), float(rng.uniform(0.0, np.pi))),
-        )
+        return ring_zone_plan(self, layout, rng, layout.plate_half * 1.5, 0.7)
 
     def _draw(self, rng: np.random.Generator, want_label: bool | None) -> _Layout:
         colors = distinct_distractor_colors(rng, 9)

@@ -227,6 +227,22 @@ def floor_patient_plan(scenario: "Scenario", layout, rng: np.random.Generator, x
     )
 
 
+def ring_zone_plan(scenario: "Scenario", layout, rng: np.random.Generator, inner: float, width: float) -> Plan:
+    """The plan of a scene whose zone (patient) lies on the floor at a distance in [inner, inner + width] from the
+    scene's centre, in any direction but the ball's run-up. ``layout`` has ``zone_half`` (x, y half extents);
+    ``scenario`` builds with ``_place(world, layout, spot)`` and ``_zone(world, layout, spot)``."""
+    zone_reach = float(np.hypot(layout.zone_half[0], layout.zone_half[1]))
+    radius = float(rng.uniform(inner + zone_reach, inner + zone_reach + width))
+    angle = float(rng.uniform(-0.75 * np.pi, 0.75 * np.pi))  # not under the ball's run-up
+    camera = Camera.nominal(scenario.camera_rig)
+    return Plan(
+        build_at=lambda w, spot: scenario._place(w, layout, spot),
+        make_patient=lambda w, spot: scenario._zone(w, layout, spot),
+        propose=lambda r, track, want: floor_spots(r, track, want, zone_reach, camera),
+        default=Spot(radius * np.cos(angle), radius * np.sin(angle), float(rng.uniform(0.0, np.pi))),
+    )
+
+
 def build_with_patient(scenario: "Scenario", world: World, rng: np.random.Generator, want_label: bool | None,
                        draw: Callable[[], Plan], attempts: int = 3) -> "SceneObjects":
     """Build a scene in ``world`` with the patient at a spot that follows the hint.

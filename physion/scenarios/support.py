@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, PATIENT_YELLOW, Camera, CameraRig, Material, Part, World
+from physion.engine import AGENT_RED, PATIENT_YELLOW, CameraRig, Material, Part, World
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
 from physion.scenarios.props import describe, free_spot, half_height, half_width, on_floor, random_material
-from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_spots
+from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, ring_zone_plan
 
 ZONE_THICKNESS = 0.008
 
@@ -59,16 +59,7 @@ class Support(Scenario):
     def _plan(self, rng: np.random.Generator) -> Plan:
         layout = self._draw(rng)
         tower_reach = max(half_width(piece.part) + np.hypot(piece.x, piece.y) for piece in layout.pieces)
-        zone_reach = float(np.hypot(layout.zone_half[0], layout.zone_half[1]))
-        radius = float(rng.uniform(tower_reach + zone_reach + 0.05, tower_reach + zone_reach + 0.8))
-        angle = float(rng.uniform(-0.75 * np.pi, 0.75 * np.pi))  # not under the ball's run-up
-        camera = Camera.nominal(self.camera_rig)
-        return Plan(
-            build_at=lambda w, spot: self._place(w, layout, spot),
-            make_patient=lambda w, spot: self._zone(w, layout, spot),
-            propose=lambda r, track, want: floor_spots(r, track, want, zone_reach, camera),
-            default=Spot(radius * np.cos(angle), radius * np.sin(angle), float(rng.uniform(0.0, np.pi))),
-        )
+        return ring_zone_plan(self, layout, rng, tower_reach + 0.05, 0.75)
 
     def _draw(self, rng: np.random.Generator) -> _Layout:
         colors = distinct_distractor_colors(rng, 9)
