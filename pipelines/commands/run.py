@@ -1,0 +1,39 @@
+"""`vdt-physion run CONFIG`: every stage of the Physion pipeline (generate, pretrain, rollout, extract, readout,
+report) into one run folder; done stages are skipped, an interrupted one resumes."""
+from __future__ import annotations
+
+import logging
+
+from pipelines.commands._physion_run import add_config_arguments, context_from_args
+from pipelines.config.loading import ConfigError, preflight
+from pipelines.config.physion_run import STAGES
+
+NAME = "run"
+HELP = "run the staged Physion pipeline (generate -> pretrain -> rollout -> extract -> readout -> report)"
+log = logging.getLogger(__name__)
+
+
+def add_arguments(p) -> None:
+    add_config_arguments(p)
+    p.add_argument("--from", dest="first", choices=STAGES, help="redo from this stage: its outputs and later "
+                   "stages' are discarded first")
+    p.add_argument("--until", dest="last", choices=STAGES, help="stop after this stage")
+    p.add_argument("--check", action="store_true", help="only validate the config and its local paths")
+
+
+def run(args) -> int:
+    from pipelines.stages.runner import run_pipeline
+    try:
+        ctx = context_from_args(args)
+        if args.check:
+            preflight(ctx.config, str(args.config))
+            log.info("%s is valid; run folder would be %s", args.config, ctx.root)
+            return 0
+        run_pipeline(ctx, args.first, args.last, restart=args.first is not None)
+    except ConfigError as err:
+        log.error("%s", err)
+        return 2
+    report = ctx.stage_dir("report") / "report.md"
+    if report.is_file():
+        log.info("report: %s", report)
+    return 0

@@ -1,0 +1,193 @@
+"""The Physion physics-QA run: data -> pretrain -> rollout -> extract -> readout -> report, as one typed config."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from physion.trial import OBSERVED_FRAMES, SCENARIOS, SPLITS
+from pipelines.config.sections import (LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig,
+                                       Section)
+from vdt.diffusion import space_timesteps
+
+PROTOCOLS = ("only", "all", "all-but-one")
+STAGES = ("generate", "pretrain", "rollout", "extract", "readout", "report")
+VARIANTS = ("observed", "simulated", "full")
+
+
+class DataConfig(Section):
+    """Where trials come from: generated here with pybullet (``source: generate``) or an existing store
+    (ours, or real Physion imported with ``vdt-physion import-physion``)."""
+
+    source: Literal["generate", "store"] = "generate"
+    store: Path | None = Field(None, description="an existing trial store (source: store)")
+    scenarios: list[str] = Field(default_factory=lambda: list(SCENARIOS),
+                                 description="built-in names or plugin specs (module:Class, file.py:Class)")
+    counts: dict[str, int] = Field(default_factory=lambda: {"training": 40, "readout": 40, "test": 40},
+                                   description="trials per scenario per split")
+    render_resolution: int = Field(64, ge=8, description="pixels the engine renders (frames are resized for the model)")
+    num_frames: int = Field(150, gt=OBSERVED_FRAMES, description="frames per generated trial (30 fps)")
+    workers: int = Field(2, ge=1)
+    seed: int = Field(0, ge=0)
+    max_tries: int = Field(50, ge=1)
+
+    @field_validator("counts")
+    @classmethod
+    def _splits(cls, v: dict[str, int]) -> dict[str, int]:
+        if set(v) != set(SPLITS):
+            raise ValueError(f"counts needs exactly the splits {list(SPLITS)}, got {sorted(v)}")
+        if any(n < 1 for n in v.values()):
+            raise ValueError(f"every split needs at least 1 trial per scenario, got {v}")
+        return v
+
+    @field_validator("scenarios")
+    @classmethod
+    def _unique(cls, v: list[str]) -> list[str]:
+        if not v or len(set(v)) != len(v):
+            raise ValueError(f"scenarios must be a non-empty list without repeats, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _source(self) -> "DataConfig":
+        if (self.source == "store") != (self.store is not None):
+            raise ValueError("data.store is required with source: store, and only used with it")
+        return self
+
+    def required_paths(self) -> dict[str, Path]:
+        return {} if self.store is None else {"data.store": self.store}
+
+
+class RolloutConfig(Section):
+    """Observe the first 1.5 s (45 frames, subsampled by the model's frame offset), predict the rest."""
+
+    sampler: SamplerConfig = SamplerConfig()
+    horizon: int | None = Field(None, gt=OBSERVED_FRAMES, description="last video frame to reach (default: trial length)")
+    chunk_size: int = Field(32, ge=1, description="trials per resumable unit of work")
+    seed: int = Field(0, ge=0)
+
+
+class SlotConfig(Section):
+    """The SlotFormer-style slot-attention module over VDT tokens, trained self-supervised on training clips."""
+
+    num_slots: int = Field(6, ge=2)
+    slot_dim: int = Field(64, ge=4)
+    iters: int = Field(3, ge=1)
+    steps: int = Field(300, ge=1)
+    batch_size: int = Field(64, ge=1)
+    lr: float = Field(4e-4, gt=0)
+    train_clips: int = Field(64, ge=1, description="training clips whose token grids train the slots")
+
+
+class ExtractConfig(Section):
+    """Per-frame features of the trained VDT (clean input at diffusion step ``timestep``)."""
+
+    blocks: list[int] = Field(default_factory=lambda: [-1], description="block indices (negative from the end)")
+    timestep: int = Field(0, ge=0, description="diffusion step the VDT sees while features are read")
+    pool_grid: int = Field(2, ge=1, description="token grid pooled to pool_grid x pool_grid cells (keeps where)")
+    time_bins: int = Field(4, ge=1, description="frames averaged into this many bins for the linear readout")
+    pixel_resolution: int = Field(8, ge=2, description="raw-pixel baseline: frames downsampled to this size")
+    slots: SlotConfig = SlotConfig()
+    batch_size: int = Field(32, ge=1)
+
+    @field_validator("blocks")
+    @classmethod
+    def _some(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("extract.blocks needs at least one block index")
+        return v
+
+
+class RelationalReadoutConfig(Section):
+    hidden: int = Field(64, ge=1)
+    epochs: int = Field(60, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    batch_size: int = Field(64, ge=1)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class ReadoutConfig(Section):
+    """physopt's linear readout (per scenario, per feature variant) and the SlotFormer-style relational readout."""
+
+    log10_c: tuple[float, float, int] = Field((-8.0, 8.0, 17), description="C grid: logspace(low, high, n)")
+    cv_folds: int = Field(5, ge=2)
+    max_iter: int = Field(200, ge=10)
+    undersample: bool = True
+    validation_fraction: float = Field(0.2, gt=0, lt=0.8, description="part of the readout split that selects "
+                                       "the relational readout's epoch and threshold")
+    bootstrap: int = Field(1000, ge=100)
+    relational: RelationalReadoutConfig = RelationalReadoutConfig()
+    n_jobs: int = Field(1, ge=1)
+
+
+class ReportConfig(Section):
+    strips: int = Field(3, ge=0, description="rollout strips per scenario")
+
+
+class PhysionRunConfig(Section):
+    name: str = "physion"
+    seed: int = Field(0, ge=0)
+    protocol: Literal["only", "all", "all-but-one"] = Field(
+        "all", description="pretraining scenarios: one model per scenario (only), one for all, or one per held-out scenario")
+    data: DataConfig = DataConfig()
+    latent: LatentConfig = LatentConfig()
+    model: ModelConfig = ModelConfig()
+    pretrain: PretrainConfig = PretrainConfig()
+    rollout: RolloutConfig = RolloutConfig()
+    extract: ExtractConfig = ExtractConfig()
+    readout: ReadoutConfig = ReadoutConfig()
+    report: ReportConfig = ReportConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "PhysionRunConfig":
+        m = self.model
+        observed = math.ceil(OBSERVED_FRAMES / m.frame_offset)
+        if m.n_given > observed:
+            raise ValueError(f"model.n_given ({m.n_given}) exceeds the {observed} observed frames "
+                             f"(45 frames at model.frame_offset {m.frame_offset})")
+        if self.protocol == "all-but-one" and len(self.data.scenarios) < 2:
+            raise ValueError("protocol all-but-one needs at least 2 data.scenarios")
+        span = (m.num_frames - 1) * m.frame_offset + 1
+        if self.data.source == "generate" and span > self.data.num_frames:
+            raise ValueError(f"a {m.num_frames}-frame window at model.frame_offset {m.frame_offset} spans {span} "
+                             f"frames, more than data.num_frames ({self.data.num_frames})")
+        if self.rollout.horizon is not None and self.data.source == "generate" and self.rollout.horizon > self.data.num_frames:
+            raise ValueError(f"rollout.horizon ({self.rollout.horizon}) exceeds data.num_frames ({self.data.num_frames})")
+        if self.latent.kind in LATENT_SHAPES:
+            channels, down = LATENT_SHAPES[self.latent.kind]
+            if m.resolution % down:
+                raise ValueError(f"model.resolution ({m.resolution}) must be divisible by the {self.latent.kind} "
+                                 f"downscale {down}")
+            arch = m.architecture()
+            latent = m.resolution // down
+            if latent % arch["patch_size"]:
+                raise ValueError(f"latent size {latent} is not divisible by patch size {arch['patch_size']} "
+                                 f"(model.size / model.overrides)")
+            if latent // arch["patch_size"] < self.extract.pool_grid:
+                raise ValueError(f"extract.pool_grid ({self.extract.pool_grid}) exceeds the token grid "
+                                 f"({latent // arch['patch_size']})")
+        if self.extract.pixel_resolution > m.resolution:
+            raise ValueError("extract.pixel_resolution must not exceed model.resolution")
+        try:
+            space_timesteps(self.pretrain.diffusion_steps, self.rollout.sampler.spacing())
+        except ValueError as err:
+            raise ValueError(f"rollout.sampler: {err}") from None
+        return self
+
+    # ----------------------------------------------------------------------------------------------
+    def pretraining_groups(self, scenarios: list[str]) -> dict[str, list[str]]:
+        """Pretrained model name -> the scenario names (as stored) it trains on, following the protocol."""
+        if self.protocol == "all":
+            return {"all": list(scenarios)}
+        if self.protocol == "only":
+            return {s: [s] for s in scenarios}
+        return {f"all-but-{s}": [o for o in scenarios if o != s] for s in scenarios}
+
+    def group_of(self, scenario: str) -> str:
+        """The pretrained model whose features read out ``scenario``."""
+        return {"all": "all", "only": scenario}.get(self.protocol, f"all-but-{scenario}")
+
+    def required_paths(self) -> dict[str, Path]:
+        return {**self.data.required_paths(), **self.latent.required_paths(), **self.model.required_paths()}
+

@@ -1,0 +1,126 @@
+"""Config sections every VDT experiment shares (latent space, model, pretraining, sampling). Physion runs and the
+generation benchmarks compose them. Every section forbids unknown keys, so a typo is an error, not a default."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from vdt.masks import OFFICIAL_WEIGHTS, TASKS
+from vdt.model import SIZES
+
+# Latent channels and downscale per kind, known without loading weights (conv_vae's come from its checkpoint).
+LATENT_SHAPES = {"pixels": (3, 1), "sd_vae": (4, 8)}
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatentConfig(Section):
+    """Where the VDT works: raw pixels, our conv VAE (trained checkpoint) or Stable Diffusion's VAE (local folder)."""
+
+    kind: Literal["pixels", "conv_vae", "sd_vae"] = "pixels"
+    path: Path | None = Field(None, description="conv_vae checkpoint file or SD-VAE folder (local; never downloaded)")
+    chunk_size: int = Field(64, ge=1, description="frames encoded/decoded at a time")
+
+    @model_validator(mode="after")
+    def _path_matches_kind(self) -> "LatentConfig":
+        if self.kind == "pixels" and self.path is not None:
+            raise ValueError("latent.path is only used with kind conv_vae or sd_vae")
+        if self.kind != "pixels" and self.path is None:
+            raise ValueError(f"latent.path is required for kind {self.kind!r} (a local file or folder)")
+        return self
+
+    def required_paths(self) -> dict[str, Path]:
+        return {} if self.path is None else {"latent.path": self.path}
+
+
+class ModelConfig(Section):
+    """The VDT: a named size (vdt.model.SIZES) with optional overrides, its frame window and conditioning."""
+
+    size: str = "VDT-Ti/4"
+    overrides: dict[str, int | float] = Field(default_factory=dict, description="e.g. {depth: 2, hidden_size: 96}")
+    resolution: int = Field(32, ge=8, description="frame size in pixels the latent space encodes")
+    num_frames: int = Field(8, ge=2, description="the model's window, in (subsampled) frames")
+    n_given: int = Field(4, ge=1, description="frames given when predicting; the rest of the window is generated")
+    frame_offset: int = Field(3, ge=1, description="take every k-th video frame (the paper: 3)")
+    learn_sigma: bool = True
+    init_checkpoint: Path | None = Field(None, description="start from these weights (official or ours)")
+
+    @field_validator("size")
+    @classmethod
+    def _known_size(cls, v: str) -> str:
+        if v not in SIZES:
+            raise ValueError(f"unknown VDT size {v!r}; known: {', '.join(SIZES)}")
+        return v
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_overrides(cls, v: dict) -> dict:
+        allowed = {"depth", "hidden_size", "num_heads", "patch_size", "mlp_ratio"}
+        unknown = set(v) - allowed
+        if unknown:
+            raise ValueError(f"unknown override(s) {sorted(unknown)}; allowed: {sorted(allowed)}")
+        return v
+
+    @model_validator(mode="after")
+    def _window(self) -> "ModelConfig":
+        if self.n_given >= self.num_frames:
+            raise ValueError(f"model.n_given ({self.n_given}) must be smaller than model.num_frames ({self.num_frames})")
+        return self
+
+    def architecture(self) -> dict:
+        return {**SIZES[self.size], **self.overrides}
+
+    def required_paths(self) -> dict[str, Path]:
+        return {} if self.init_checkpoint is None else {"model.init_checkpoint": self.init_checkpoint}
+
+
+class PretrainConfig(Section):
+    """Unified mask modeling on training clips: AdamW, warm-up + schedule, EMA, clipping, mixed precision,
+    gradient accumulation, checkpoints every N steps (resume after a crash)."""
+
+    steps: int = Field(2000, ge=1, description="optimizer steps")
+    batch_size: int = Field(32, ge=1, description="clips per step per process (before accumulation)")
+    grad_accum: int = Field(1, ge=1)
+    lr: float = Field(3e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    warmup_steps: int = Field(100, ge=0)
+    schedule: Literal["constant", "cosine"] = "constant"
+    ema_decay: float = Field(0.995, ge=0, lt=1)
+    grad_clip: float | None = Field(1.0, gt=0)
+    mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    grad_checkpointing: bool = False
+    mask_weights: dict[str, float] = Field(default_factory=lambda: dict(OFFICIAL_WEIGHTS))
+    interp_stride: int = Field(4, ge=2)
+    diffusion_steps: int = Field(1000, ge=10)
+    checkpoint_every: int = Field(250, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    preview_every: int = Field(500, ge=1)
+    log_every: int = Field(10, ge=1)
+    num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+
+    @field_validator("mask_weights")
+    @classmethod
+    def _known_tasks(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = set(v) - set(TASKS)
+        if unknown:
+            raise ValueError(f"unknown mask task(s) {sorted(unknown)}; known: {list(TASKS)}")
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("mask task weights must be >= 0 and not all zero")
+        return v
+
+
+class SamplerConfig(Section):
+    """How frames are generated: DDIM (fast, the default) or ancestral DDPM, with respaced steps."""
+
+    method: Literal["ddim", "ddpm"] = "ddim"
+    steps: int = Field(25, ge=1, description="respaced diffusion steps (the paper: 500 DDPM steps)")
+    eta: float = Field(0.0, ge=0)
+    batch_size: int = Field(64, ge=1)
+    mixed_precision: Literal["no", "bf16"] = "no"
+
+    def spacing(self) -> str:
+        return f"ddim{self.steps}" if self.method == "ddim" else str(self.steps)

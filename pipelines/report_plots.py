@@ -1,0 +1,39 @@
+"""The readout report's bar chart: test accuracy per scenario and variant, with bootstrap 95% intervals."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from physion.atomic import atomic_path  # noqa: E402
+
+SERIES = (("vdt", "linear", "VDT tokens"), ("pixels", "linear", "pixels"), ("slots", "relational", "VDT slots, relational"))
+
+
+def accuracy_chart(scenarios: dict, path: str | Path, variants) -> Path:
+    names = list(scenarios)
+    fig, axes = plt.subplots(1, len(variants), figsize=(4 + 1.3 * len(names) * len(variants) / 2, 3.8), sharey=True)
+    width = 0.8 / len(SERIES)
+    for ax, variant in zip(np.atleast_1d(axes), variants):
+        for k, (fam, kind, label) in enumerate(SERIES):
+            key = f"{fam}/{kind}/{variant}"
+            acc = np.array([scenarios[s]["readouts"][key]["accuracy"] for s in names])
+            low = np.array([scenarios[s]["readouts"][key]["low"] for s in names])
+            high = np.array([scenarios[s]["readouts"][key]["high"] for s in names])
+            x = np.arange(len(names)) + (k - (len(SERIES) - 1) / 2) * width
+            ax.bar(x, acc, width, yerr=[acc - low, high - acc], capsize=2, label=label)
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set_title(variant)
+        ax.set_xticks(np.arange(len(names)), names, rotation=45, ha="right", fontsize=8)
+        ax.set_ylim(0, 1)
+    np.atleast_1d(axes)[0].set_ylabel("test accuracy (95% CI)")
+    np.atleast_1d(axes)[-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,132 @@
+"""Stage 4: features of every readout and test trial, for three variants of its frames:
+
+  observed   the first 1.5 s only
+  simulated  observed + the VDT's rollout (stage 3)
+  full       observed + the true future (the upper bound)
+
+and two feature families: the trained VDT's (token grid pooled to a small grid, binned over time, for the linear
+readout; slot entities per frame for the relational readout) and raw pixels (downsampled frames; pixel-cell
+entities) as the baseline. One ``extract/<split>/<scenario>.npz`` per split and scenario, written atomically.
+The slot-attention module is trained first, self-supervised, on token grids of training clips
+(``extract/slots-<group>.pt``); evaluate runs reuse the parent run's.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from physion.atomic import atomic_path
+from pipelines.config.physion_run import VARIANTS
+from pipelines.features.pixels import pixel_entities, pixel_vectors
+from pipelines.features.slots import load_slot_autoencoder, save_slot_autoencoder, slot_entities, train_slot_autoencoder
+from pipelines.features.vdt_tokens import frame_tokens, pool_grid, time_bins
+from pipelines.stages import trials as trial_sets
+from pipelines.stages.context import RunContext
+from pipelines.stages.pretrain import clip_dataset
+from pipelines.stages.rollout import load_predictions
+from pipelines.training import build_latent
+from vdt.checkpoint import load_model
+
+log = logging.getLogger(__name__)
+PIXEL_CELLS = 4  # pixel entities: the downsampled frame cut into 4 x 4 cells
+
+
+def features_path(ctx: RunContext, split: str, scenario: str) -> Path:
+    return ctx.stage_dir("extract") / split / f"{scenario}.npz"
+
+
+def slots_path(ctx: RunContext, group: str) -> Path:
+    root = ctx.pretrain_root.parent if ctx.pretrain_root is not None else ctx.root
+    return root / "extract" / f"slots-{group}.pt"
+
+
+def _train_slots(ctx: RunContext, group: str, scenarios: list[str], model, space) -> None:
+    path = slots_path(ctx, group)
+    if path.is_file():
+        return
+    e, s = ctx.config.extract, ctx.config.extract.slots
+    dataset = clip_dataset(ctx, scenarios)
+    picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(ctx.config.seed))[: s.train_clips]
+    clips = torch.stack([dataset[int(i)] for i in picks])
+    tokens = frame_tokens(model, space.encode(clips.to(_device(model))), e.blocks, e.timestep, e.batch_size)
+    log.info("training the slot module of %r on %d token grids of %d training clips", group,
+             tokens.shape[0] * tokens.shape[1], len(clips))
+    slots = train_slot_autoencoder(tokens.flatten(0, 1), num_slots=s.num_slots, slot_dim=s.slot_dim, iters=s.iters,
+                                   steps=s.steps, batch_size=s.batch_size, lr=s.lr, seed=ctx.config.seed,
+                                   progress=ctx.progress)
+    save_slot_autoencoder(slots, path)
+
+
+def _device(model) -> torch.device:
+    return next(model.parameters()).device
+
+
+def trial_features(ctx: RunContext, model, slots, space, frames: torch.Tensor, predicted: torch.Tensor) -> dict:
+    """frames (B, L, 3, H, W) true subsampled frames; predicted (B, L - n_obs, C, h, w) rolled-out latents ->
+    {f"{family}_{variant}": array} for the families vdt, slots, pixels, pixcells."""
+    e = ctx.config.extract
+    n_obs = trial_sets.observed_count(ctx)
+    device = _device(model)
+    latents = space.encode(frames.to(device)).cpu()
+    sequences = {
+        "observed": (latents[:, :n_obs], frames[:, :n_obs]),
+        "simulated": (torch.cat([latents[:, :n_obs], predicted], 1),
+                      torch.cat([frames[:, :n_obs], space.decode(predicted.to(device)).cpu()], 1)),
+        "full": (latents, frames),
+    }
+    out = {}
+    for variant in VARIANTS:
+        lat, pix = sequences[variant]
+        tokens = frame_tokens(model, lat, e.blocks, e.timestep, e.batch_size)
+        out[f"vdt_{variant}"] = time_bins(pool_grid(tokens, e.pool_grid), e.time_bins).numpy()
+        out[f"slots_{variant}"] = slot_entities(slots, tokens, seed=ctx.config.seed).half().numpy()
+        out[f"pixels_{variant}"] = time_bins(pixel_vectors(pix, e.pixel_resolution), e.time_bins).numpy()
+        out[f"pixcells_{variant}"] = pixel_entities(pix, e.pixel_resolution, PIXEL_CELLS).half().numpy()
+    return out
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    c = ctx.config
+    if c.extract.pixel_resolution % PIXEL_CELLS:
+        raise ValueError(f"extract.pixel_resolution must be a multiple of {PIXEL_CELLS}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    space = build_latent(c.latent).to(device)
+    models, slot_models = {}, {}
+    groups = ctx.groups() if ctx.pretrain_root is None else {}
+    written = {}
+    for split in ctx.splits:
+        for scenario in tqdm(ctx.scenario_names(), desc=f"extract {split}", disable=not ctx.progress):
+            path = features_path(ctx, split, scenario)
+            if path.is_file():
+                continue
+            group = ctx.group_of(scenario)
+            if group not in models:
+                models[group] = load_model(ctx.model_path(scenario)).to(device).eval()
+                if ctx.pretrain_root is None:
+                    _train_slots(ctx, group, groups[group], models[group], space)
+                slot_models[group] = load_slot_autoencoder(slots_path(ctx, group))
+            dataset = trial_sets.trial_dataset(ctx, split, scenario)
+            predictions = load_predictions(ctx, split, scenario)
+            names, labels, parts = [], [], []
+            for start in range(0, len(dataset), c.extract.batch_size):
+                items = [dataset[i] for i in range(start, min(len(dataset), start + c.extract.batch_size))]
+                missing = [it["name"] for it in items if it["name"] not in predictions]
+                if missing:
+                    raise FileNotFoundError(f"{ctx.stage_dir('rollout')}: no rollout for {missing[:3]}; rerun rollout")
+                frames = torch.stack([it["frames"] for it in items])
+                predicted = torch.stack([predictions[it["name"]] for it in items])
+                parts.append(trial_features(ctx, models[group], slot_models[group], space, frames, predicted))
+                names += [it["name"] for it in items]
+                labels += [int(it["label"]) for it in items]
+            arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as f:
+                    np.savez(f, names=np.array(names), labels=np.array(labels, dtype=np.int8), **arrays)
+            written[f"{split}/{scenario}"] = {"trials": len(names), "positives": int(sum(labels)),
+                                              **{k: list(v.shape[1:]) for k, v in arrays.items() if k.endswith("_full")}}
+    return {"features": written, "variants": list(VARIANTS)}

@@ -1,0 +1,97 @@
+"""Stage 5: per scenario, fit readouts on the readout split and score them on the test split.
+
+Readouts (family / kind / variant):
+  vdt/linear, pixels/linear           physopt: StandardScaler + LogisticRegression, C by 5-fold CV, 50/50 undersampled
+  slots/relational, pixcells/relational  SlotFormer-style pairwise readout; epoch and threshold picked on a
+                                      validation part of the readout split
+Everything is chosen on the readout split. Test labels are read by ``score`` only, after every prediction is
+made (``predict_scenario`` gets the test features without labels), so no choice can depend on them.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from physion.atomic import write_json_atomic
+from pipelines.config.physion_run import VARIANTS, ReadoutConfig
+from pipelines.readout.linear import fit_linear_readout
+from pipelines.readout.metrics import accuracy_ci, roc_auc
+from pipelines.readout.relational import fit_relational_readout, split_validation
+from pipelines.stages.context import RunContext
+from pipelines.stages.extract import features_path
+
+log = logging.getLogger(__name__)
+READOUTS = (("vdt", "linear"), ("pixels", "linear"), ("slots", "relational"), ("pixcells", "relational"))
+
+
+@dataclass
+class FeatureSet:
+    names: list[str]
+    arrays: dict[str, np.ndarray]   # "<family>_<variant>" -> (n, ...)
+    labels: np.ndarray | None       # None for test data until scoring
+
+
+def load_features(ctx: RunContext, split: str, scenario: str, with_labels: bool) -> FeatureSet:
+    path = features_path(ctx, split, scenario)
+    with np.load(path) as f:
+        arrays = {k: f[k].astype(np.float32) for k in f.files if k not in ("names", "labels")}
+        names = [str(n) for n in f["names"]]
+        labels = f["labels"].astype(np.int64) if with_labels else None
+    return FeatureSet(names, arrays, labels)
+
+
+def predict_scenario(train: FeatureSet, test: FeatureSet, cfg: ReadoutConfig, seed: int,
+                     progress: bool = False) -> dict[str, dict[str, Any]]:
+    """Fit every readout on ``train`` and predict ``test`` (features only) -> {readout: {proba, pred, fit}}."""
+    if test.labels is not None:
+        raise ValueError("predict_scenario must not be given test labels")
+    c_grid = np.logspace(*cfg.log10_c[:2], int(cfg.log10_c[2]))
+    train_idx, val_idx = split_validation(train.labels, cfg.validation_fraction, seed)
+    out = {}
+    jobs = [(family, kind, variant) for family, kind in READOUTS for variant in VARIANTS]
+    for family, kind, variant in tqdm(jobs, desc="readouts", leave=False, disable=not progress):
+        X, X_test = train.arrays[f"{family}_{variant}"], test.arrays[f"{family}_{variant}"]
+        if kind == "linear":
+            fit = fit_linear_readout(X, train.labels, c_grid=c_grid, cv_folds=cfg.cv_folds, max_iter=cfg.max_iter,
+                                     undersample=cfg.undersample, seed=seed, n_jobs=cfg.n_jobs)
+        else:
+            r = cfg.relational
+            fit = fit_relational_readout(X[train_idx], train.labels[train_idx], X[val_idx], train.labels[val_idx],
+                                         hidden=r.hidden, epochs=r.epochs, lr=r.lr, batch_size=r.batch_size,
+                                         weight_decay=r.weight_decay, seed=seed)
+        out[f"{family}/{kind}/{variant}"] = {"proba": fit.predict_proba(X_test), "pred": fit.predict(X_test),
+                                             "fit": fit.to_dict()}
+    return out
+
+
+def score(predictions: dict[str, dict[str, Any]], labels: np.ndarray, cfg: ReadoutConfig, seed: int) -> dict:
+    return {name: {**accuracy_ci(labels, p["pred"], n_boot=cfg.bootstrap, seed=seed), "auc": roc_auc(labels, p["proba"]),
+                   "fit": p["fit"]}
+            for name, p in predictions.items()}
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    c = ctx.config
+    train_split, test_split = ctx.splits
+    results, folder = {}, ctx.stage_dir("readout")
+    for scenario in tqdm(ctx.scenario_names(), desc="readout", disable=not ctx.progress):
+        train = load_features(ctx, train_split, scenario, with_labels=True)
+        test = load_features(ctx, test_split, scenario, with_labels=False)
+        predictions = predict_scenario(train, test, c.readout, c.seed, progress=ctx.progress)
+        labels = load_features(ctx, test_split, scenario, with_labels=True).labels  # only now, for scoring
+        scores = score(predictions, labels, c.readout, c.seed)
+        results[scenario] = {"readout_trials": len(train.names), "readout_positive": int(train.labels.sum()),
+                             "test_trials": len(test.names), "test_positive": int(labels.sum()), "readouts": scores}
+        write_json_atomic(folder / "predictions" / f"{scenario}.json",
+                          {"names": test.names, **{k: {"proba": p["proba"].tolist(), "pred": p["pred"].tolist()}
+                                                   for k, p in predictions.items()}})
+        best = max(scores.items(), key=lambda kv: kv[1]["accuracy"])
+        log.info("%s: best readout %s accuracy %.3f [%.3f, %.3f]", scenario, best[0], best[1]["accuracy"],
+                 best[1]["low"], best[1]["high"])
+    write_json_atomic(folder / "results.json", {"scenarios": results, "splits": {"fit": train_split, "test": test_split}})
+    log.info("readout results: %s", folder / "results.json")
+    return {"results": str(folder / "results.json")}

@@ -1,0 +1,93 @@
+"""Stage 3: for every readout and test trial, observe the first 1.5 s and predict the rest autoregressively.
+
+Work is cut into chunks of trials (``rollout/<split>/<scenario>/chunk-NNNN.pt``, each written atomically); a
+rerun only does missing chunks. ``--shard I/N`` (array jobs) and the processes of ``accelerate launch`` each take
+every (N * processes)-th chunk; the stage is marked done once every chunk exists.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate import PartialState
+from tqdm.auto import tqdm
+
+from pipelines.stages import trials as trial_sets
+from pipelines.stages.context import RunContext
+from pipelines.training import build_latent
+from vdt.checkpoint import load_model
+from vdt.diffusion import GaussianDiffusion
+from vdt.io import save_atomic
+from vdt.sampling import rollout as vdt_rollout
+
+log = logging.getLogger(__name__)
+
+
+class ShardIncomplete(RuntimeError):
+    """This shard finished, other shards' chunks are still missing."""
+
+
+def chunk_path(ctx: RunContext, split: str, scenario: str, index: int) -> Path:
+    return ctx.stage_dir("rollout") / split / scenario / f"chunk-{index:04d}.pt"
+
+
+def load_predictions(ctx: RunContext, split: str, scenario: str) -> dict[str, torch.Tensor]:
+    """name -> predicted future latents (F, C, h, w), float32, for every trial of the split and scenario."""
+    out = {}
+    for path in sorted((ctx.stage_dir("rollout") / split / scenario).glob("chunk-*.pt")):
+        chunk = torch.load(path, weights_only=True)
+        out.update({name: pred.float() for name, pred in zip(chunk["names"], chunk["predicted"])})
+    return out
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    c = ctx.config
+    state = PartialState()
+    shard_i, shard_n = ctx.shard or (0, 1)
+    world, rank = shard_n * state.num_processes, shard_i * state.num_processes + state.process_index
+    all_units = trial_sets.units(ctx, c.rollout.chunk_size)
+    mine = [u for i, u in enumerate(all_units) if i % world == rank]
+    todo = [u for u in mine if not chunk_path(ctx, u[0], u[1], u[2]).is_file()]
+    log.info("rollout: %d chunks in all, %d for this process, %d to do (device %s)",
+             len(all_units), len(mine), len(todo), state.device)
+
+    space = build_latent(c.latent).to(state.device)
+    base = GaussianDiffusion.linear(c.pretrain.diffusion_steps, learn_sigma=c.model.learn_sigma)
+    diffusion = base.respace(c.rollout.sampler.spacing())
+    amp = torch.bfloat16 if c.rollout.sampler.mixed_precision == "bf16" else None
+    n_obs = trial_sets.observed_count(ctx)
+    models: dict[str, torch.nn.Module] = {}
+    trials_done = 0
+    for split, scenario, index, members in tqdm(todo, desc="rollout", unit="chunk", disable=not ctx.progress):
+        group = ctx.group_of(scenario)
+        if group not in models:
+            models[group] = load_model(ctx.model_path(scenario)).to(state.device).eval()
+        dataset = trial_sets.trial_dataset(ctx, split, scenario)
+        items = [dataset[i] for i in members]
+        frames = torch.stack([it["frames"] for it in items]).to(state.device)
+        latents = space.encode(frames)
+        future = frames.shape[1] - n_obs
+        g = torch.Generator(device=state.device).manual_seed(c.rollout.seed * 1_000_003 + index * 101 + hash_split(split, scenario))
+        predicted = vdt_rollout(models[group], diffusion, latents[:, :n_obs], future, n_given=c.model.n_given,
+                                method=c.rollout.sampler.method, eta=c.rollout.sampler.eta,
+                                batch_size=c.rollout.sampler.batch_size, generator=g, amp_dtype=amp,
+                                clip_denoised=c.latent.kind == "pixels")
+        save_atomic({"names": [it["name"] for it in items], "predicted": predicted.half().cpu(),
+                     "observed_frames": n_obs, "frame_offset": c.model.frame_offset},
+                    chunk_path(ctx, split, scenario, index))
+        trials_done += len(items)
+    state.wait_for_everyone()
+    missing = [u for u in all_units if not chunk_path(ctx, u[0], u[1], u[2]).is_file()]
+    if missing:
+        raise ShardIncomplete(f"rollout: this shard is done; {len(missing)} chunk(s) of other shards are still "
+                              f"missing in {ctx.stage_dir('rollout')}; rerun without --shard once they exist")
+    return {"chunks": len(all_units), "observed_frames": n_obs, "sampler": c.rollout.sampler.model_dump(),
+            "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
+            "trials_rolled_out_here": trials_done}
+
+
+def hash_split(split: str, scenario: str) -> int:
+    """A stable small integer per (split, scenario) for seeding (Python's hash() changes between processes)."""
+    return sum((i + 1) * ord(ch) for i, ch in enumerate(f"{split}/{scenario}")) % 100_003

@@ -1,0 +1,170 @@
+"""``train_vdt``: unified mask modeling on a clip dataset, on one CPU, one GPU or many GPUs (``accelerate launch``).
+
+Folder it writes (``out_dir``):
+  checkpoints/step-NNNNNNN.pt   model + EMA + optimizer + schedule + step, every ``checkpoint_every`` steps
+  model.pt                      the finished EMA model with its config (vdt.checkpoint.load_model reads it)
+  loss.csv, tensorboard/        loss per mask task every ``log_every`` steps
+  previews/step-NNNNNNN.png     given | predicted | true strips of a few fixed clips
+A rerun resumes from the newest checkpoint: the step count continues and nothing before it is redone.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+from tqdm.auto import tqdm
+
+from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
+from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints
+from pipelines.training.loss_log import LossLog, truncate_csv
+from pipelines.training.model_factory import build_latent, build_vdt
+from pipelines.training.previews import write_preview
+from vdt.checkpoint import read_checkpoint, save_model
+from vdt.diffusion import GaussianDiffusion
+from vdt.masks import TASKS, MaskGenerator
+from vdt.training import make_ema, masked_loss, update_ema
+
+log = logging.getLogger(__name__)
+
+
+def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
+    """Linear warm-up to 1, then constant or cosine decay to 0 at ``total``."""
+    if step < warmup:
+        return (step + 1) / warmup
+    if schedule == "cosine":
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return 1.0
+
+
+def _frames(batch) -> torch.Tensor:
+    return batch["frames"] if isinstance(batch, dict) else batch
+
+
+def _check_clip(clip: torch.Tensor, model: ModelConfig) -> None:
+    want = (model.num_frames, 3, model.resolution, model.resolution)
+    if tuple(clip.shape) != want:
+        raise ValueError(f"training clips must be (T, 3, H, W) = {want} (model.num_frames, model.resolution), "
+                         f"got {tuple(clip.shape)}")
+
+
+def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pretrain: PretrainConfig,
+              out_dir: Path, seed: int = 0, progress: bool = True) -> Path:
+    """Train (or finish training) a VDT on ``dataset`` (items: (T, 3, H, W) in [-1, 1], or dicts with "frames");
+    returns ``out_dir/model.pt``."""
+    out_dir = Path(out_dir)
+    final = out_dir / "model.pt"
+    if final.is_file():
+        log.info("%s exists: training already finished", final)
+        return final
+    if pretrain.mixed_precision == "fp16" and not torch.cuda.is_available():
+        raise ValueError("pretrain.mixed_precision fp16 needs a GPU; use bf16 or no on CPU")
+    if len(dataset) == 0:
+        raise ValueError("the training dataset is empty")
+    _check_clip(_frames(dataset[0]), model)
+
+    acc = Accelerator(mixed_precision=pretrain.mixed_precision, gradient_accumulation_steps=pretrain.grad_accum)
+    main = acc.is_main_process
+    space = build_latent(latent).to(acc.device)
+    vdt = build_vdt(model, space)
+    vdt.grad_checkpointing = pretrain.grad_checkpointing
+    ema = make_ema(vdt)
+    opt = torch.optim.AdamW(vdt.parameters(), lr=pretrain.lr, weight_decay=pretrain.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: lr_factor(s, pretrain.warmup_steps, pretrain.steps, pretrain.schedule))
+
+    start = 0
+    resume = latest_checkpoint(out_dir)
+    if resume is not None:
+        state = read_checkpoint(resume[1])
+        vdt.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["scheduler"])
+        start = int(state["step"])
+        log.info("resuming from %s at step %d of %d", resume[1], start, pretrain.steps)
+    if main:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        truncate_csv(out_dir / "loss.csv", start)
+
+    # Small datasets draw with replacement, so an "epoch" always holds at least one full batch.
+    small = len(dataset) < pretrain.batch_size
+    sampler = RandomSampler(dataset, replacement=small, num_samples=max(len(dataset), pretrain.batch_size),
+                            generator=torch.Generator().manual_seed(seed))
+    loader = DataLoader(dataset, batch_size=pretrain.batch_size, sampler=sampler, drop_last=True,
+                        num_workers=pretrain.num_workers, persistent_workers=pretrain.num_workers > 0)
+    vdt, opt, loader = acc.prepare(vdt, opt, loader)
+    ema.to(acc.device)
+    diffusion = GaussianDiffusion.linear(pretrain.diffusion_steps, learn_sigma=model.learn_sigma)
+    h, w = space.latent_size(model.resolution, model.resolution)
+    masks = MaskGenerator(model.num_frames, h, w, n_given=model.n_given, interp_stride=pretrain.interp_stride,
+                          weights=dict(pretrain.mask_weights))
+    # Masks, steps and noise come from a generator seeded by (seed, process, start step): a resumed run does
+    # not replay the draws of the steps before the crash, and processes draw differently.
+    g = torch.Generator().manual_seed(seed * 1_000_003 + acc.process_index * 7919 + start)
+    preview_clips = torch.stack([_frames(dataset[i]) for i in range(min(2, len(dataset)))])
+    logger = LossLog(out_dir, tensorboard=True) if main else None
+
+    micro_per_epoch = len(loader)
+    step, tick = start, time.time()
+    bar = tqdm(total=pretrain.steps, initial=start, desc=f"pretrain {out_dir.name}", disable=not (progress and main))
+    epoch = start * pretrain.grad_accum // micro_per_epoch
+    skip = start * pretrain.grad_accum % micro_per_epoch
+    while step < pretrain.steps:
+        if hasattr(dataset, "set_epoch"):
+            dataset.set_epoch(epoch)
+        loader.set_epoch(epoch) if hasattr(loader, "set_epoch") else None
+        sampler.generator.manual_seed(seed * 7919 + epoch)
+        batches = acc.skip_first_batches(loader, skip) if skip else loader
+        skip = 0
+        for batch in batches:
+            with acc.accumulate(vdt):
+                with torch.no_grad():
+                    x0 = space.encode(_frames(batch).to(acc.device))
+                result = masked_loss(vdt, diffusion, x0, masks, generator=g)
+                acc.backward(result.loss)
+                if acc.sync_gradients and pretrain.grad_clip:
+                    acc.clip_grad_norm_(vdt.parameters(), pretrain.grad_clip)
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            per_sample, tasks = acc.gather(result.per_sample), acc.gather(result.tasks)
+            if logger is not None:
+                logger.add(float(result.loss.detach()), {TASKS[int(i)]: (float(per_sample[tasks == i].sum()),
+                                                                         int((tasks == i).sum()))
+                                                        for i in tasks.unique()})
+            if not acc.sync_gradients:
+                continue
+            schedule.step()
+            step += 1
+            update_ema(ema, acc.unwrap_model(vdt), decay=min(pretrain.ema_decay, (1 + step) / (10 + step)))
+            bar.update()
+            if logger is not None and (step % pretrain.log_every == 0 or step == pretrain.steps):
+                row = logger.row(step, schedule.get_last_lr()[0], time.time() - tick)
+                bar.set_postfix(loss=f"{row['loss']:.4f}")
+            if step % pretrain.checkpoint_every == 0 or step == pretrain.steps:
+                acc.wait_for_everyone()
+                if main:
+                    save_model(checkpoint_path(out_dir, step), acc.unwrap_model(vdt), ema=ema,
+                               extra={"step": step, "optimizer": opt.state_dict(), "scheduler": schedule.state_dict()})
+                    prune_checkpoints(out_dir, pretrain.keep_checkpoints)
+            if main and (step % pretrain.preview_every == 0 or step == pretrain.steps):
+                write_preview(ema, space, diffusion, preview_clips, model.n_given,
+                              out_dir / "previews" / f"step-{step:07d}.png")
+            if step >= pretrain.steps:
+                break
+        epoch += 1
+    bar.close()
+    acc.wait_for_everyone()
+    if logger is not None:
+        logger.close()
+    if main:
+        save_model(final, acc.unwrap_model(vdt), ema=ema, extra={"step": step})
+        log.info("pretraining finished at step %d: %s (loss %s, previews %s)", step, final,
+                 out_dir / "loss.csv", out_dir / "previews")
+    acc.wait_for_everyone()
+    return final

@@ -1,0 +1,188 @@
+"""The staged pipeline end to end on a tiny generated set: every artifact, skipping, per-stage reruns, resuming
+a killed pretraining, and readouts that cannot see test labels."""
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from pipelines.config.loading import validate_config
+from pipelines.config.physion_run import STAGES, PhysionRunConfig
+from pipelines.stages.context import RunContext, StageConflictError
+from pipelines.stages.runner import run_pipeline, run_stage
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tiny_config(**updates) -> dict:
+    raw = {
+        "name": "tiny",
+        "data": {"scenarios": ["Collide", "Roll"], "counts": {"training": 4, "readout": 10, "test": 6},
+                 "render_resolution": 32, "num_frames": 60, "workers": 1},
+        "model": {"size": "VDT-Nano/2", "resolution": 16, "num_frames": 6, "n_given": 3, "frame_offset": 3},
+        "pretrain": {"steps": 6, "batch_size": 4, "checkpoint_every": 3, "preview_every": 3, "log_every": 1},
+        "rollout": {"sampler": {"steps": 4}, "chunk_size": 4},
+        "extract": {"pixel_resolution": 8, "slots": {"steps": 5, "train_clips": 4, "slot_dim": 8}},
+        "readout": {"cv_folds": 2, "bootstrap": 200, "relational": {"epochs": 3, "hidden": 8}},
+        "report": {"strips": 1},
+    }
+    for key, value in updates.items():
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    return raw
+
+
+def context(raw: dict, root: Path) -> RunContext:
+    return RunContext(validate_config(raw, PhysionRunConfig), root, progress=False)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    torch.set_num_threads(1)
+    ctx = context(tiny_config(), tmp_path_factory.mktemp("run") / "tiny")
+    ran = run_pipeline(ctx)
+    assert all(ran.values()) and list(ran) == list(STAGES)
+    return ctx
+
+
+def test_every_artifact(finished_run):
+    ctx, root = finished_run, finished_run.root
+    assert (root / "config.yaml").is_file()
+    for stage in STAGES:
+        manifest = json.loads((root / stage / "manifest.json").read_text())
+        assert manifest["key"] == ctx.key(stage) and manifest["finished_at"]
+    pre = root / "pretrain" / "all"
+    assert (pre / "model.pt").is_file() and list((pre / "tensorboard").glob("events.out.tfevents.*"))
+    rows = list(csv.DictReader(open(pre / "loss.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert {"loss_predict", "loss_spatial_temporal"} <= set(rows[0]) and np.isfinite(float(rows[-1]["loss"]))
+    assert sorted(p.name for p in (pre / "previews").glob("*.png")) == ["step-0000003.png", "step-0000006.png"]
+
+    # rollout: 45 frames observed every 3rd frame (15), the rest of the 60 predicted (5), pixels (3, 16, 16)
+    chunk = torch.load(root / "rollout" / "test" / "Roll" / "chunk-0001.pt", weights_only=True)
+    assert chunk["predicted"].shape == (2, 5, 3, 16, 16) and chunk["observed_frames"] == 15
+    with np.load(root / "extract" / "test" / "Collide.npz") as f:
+        assert len(f["names"]) == 6 and sorted(f["labels"].tolist()) == [0, 0, 0, 1, 1, 1]
+        for variant in ("observed", "simulated", "full"):
+            assert f[f"vdt_{variant}"].shape == (6, 4 * 2 * 2 * 64)          # time bins x 2x2 grid x width
+            assert f[f"pixels_{variant}"].shape == (6, 4 * 3 * 8 * 8)
+        assert f["slots_observed"].shape == (6, 15, 6, 10) and f["slots_full"].shape == (6, 20, 6, 10)
+        assert f["pixcells_simulated"].shape == (6, 20, 16, 14)
+        assert not np.allclose(f["vdt_simulated"], f["vdt_full"])             # the rollout is not the truth
+
+    results = json.loads((root / "readout" / "results.json").read_text())["scenarios"]
+    assert set(results) == {"Collide", "Roll"}
+    readouts = results["Collide"]["readouts"]
+    assert len(readouts) == 12  # (vdt, pixels, slots, pixcells) x (observed, simulated, full)
+    for r in readouts.values():
+        assert 0 <= r["low"] <= r["accuracy"] <= r["high"] <= 1 and r["n"] == 6
+    assert readouts["vdt/linear/full"]["fit"]["n_train"] == 10
+
+    report = root / "report"
+    text = (report / "report.md").read_text()
+    assert "| Collide |" in text and "Published reference figures" in text and "74.7%" in text
+    for png in [report / "accuracy.png", report / "strips" / "Collide.png", report / "strips" / "Roll.png"]:
+        assert Image.open(png).size[0] > 100
+    assert json.loads((report / "results.json").read_text())["readout"]["scenarios"]["Roll"]["test_trials"] == 6
+
+
+def _mtimes(root: Path) -> dict[str, float]:
+    return {str(p): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file() and p.name != "config.yaml"}
+
+
+def test_rerun_skips_every_stage(finished_run):
+    before = _mtimes(finished_run.root)
+    ran = run_pipeline(context(tiny_config(), finished_run.root))
+    assert not any(ran.values())
+    assert _mtimes(finished_run.root) == before
+
+
+def test_deleting_one_stage_reruns_only_that_stage(finished_run, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(finished_run.root, root)
+    old = torch.load(root / "rollout" / "readout" / "Collide" / "chunk-0000.pt", weights_only=True)
+    shutil.rmtree(root / "rollout")
+    before = _mtimes(root)
+    ran = run_pipeline(context(tiny_config(), root))
+    assert ran == {s: s == "rollout" for s in STAGES}
+    assert _mtimes(root).items() >= before.items()  # nothing else was rewritten
+    new = torch.load(root / "rollout" / "readout" / "Collide" / "chunk-0000.pt", weights_only=True)
+    assert new["names"] == old["names"] and torch.equal(new["predicted"], old["predicted"])  # seeded
+
+
+def test_a_changed_config_never_mixes_with_old_work(finished_run, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(finished_run.root, root)
+    changed = context(tiny_config(readout={"cv_folds": 3}), root)
+    ran = run_pipeline(changed, "readout", restart=True)  # --from readout: discard and redo readout, report
+    assert ran == {"readout": True, "report": True}
+    shutil.rmtree(root / "readout" / "predictions")
+    (root / "readout" / "manifest.json").unlink()
+    with pytest.raises(StageConflictError, match="different config"):
+        run_stage(context(tiny_config(readout={"cv_folds": 4}), root), "readout")
+
+
+def test_readout_never_sees_test_labels(finished_run, tmp_path):
+    """Flip every test label: every prediction (and every choice made) stays identical, only the scores change."""
+    root = tmp_path / "copy"
+    shutil.copytree(finished_run.root, root)
+    for npz in (root / "extract" / "test").glob("*.npz"):
+        with np.load(npz) as f:
+            arrays = dict(f)
+        arrays["labels"] = 1 - arrays["labels"]
+        np.savez(npz, **arrays)
+    shutil.rmtree(root / "readout")
+    run_stage(context(tiny_config(), root), "readout")
+    for scenario in ("Collide", "Roll"):
+        original = json.loads((finished_run.root / "readout" / "predictions" / f"{scenario}.json").read_text())
+        flipped = json.loads((root / "readout" / "predictions" / f"{scenario}.json").read_text())
+        assert original == flipped
+    a = json.loads((finished_run.root / "readout" / "results.json").read_text())["scenarios"]["Roll"]["readouts"]
+    b = json.loads((root / "readout" / "results.json").read_text())["scenarios"]["Roll"]["readouts"]
+    for key in a:
+        assert a[key]["fit"] == b[key]["fit"]
+        assert a[key]["accuracy"] == pytest.approx(1 - b[key]["accuracy"])
+
+
+def test_killed_pretraining_resumes_from_its_last_checkpoint(finished_run, tmp_path, caplog):
+    """Kill a pretraining process mid-way (SIGKILL), rerun: it continues from the newest checkpoint, and the
+    loss log holds every step exactly once."""
+    raw = tiny_config(data={"source": "store", "store": str(finished_run.store)},
+                      pretrain={"steps": 80, "checkpoint_every": 5, "preview_every": 1000})
+    root = tmp_path / "killed"
+    ctx = context(raw, root)
+    run_pipeline(ctx, last="generate")
+    config_path = tmp_path / "killed.yaml"
+    config_path.write_text(json.dumps(raw))  # JSON is YAML
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "pretrain", str(config_path), "--out", str(root),
+                             "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt_dir = root / "pretrain" / "all" / "checkpoints"
+    deadline = time.time() + 120
+    while not list(ckpt_dir.glob("step-0000010.pt")):
+        assert proc.poll() is None, "pretraining ended before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (root / "pretrain" / "all" / "model.pt").exists()
+    kept = max(int(p.stem.split("-")[1]) for p in ckpt_dir.glob("step-*.pt"))
+    assert 10 <= kept < 80
+
+    with caplog.at_level(logging.INFO):
+        assert run_stage(ctx, "pretrain")
+    assert f"at step {kept} of 80" in caplog.text
+    steps = [int(r["step"]) for r in csv.DictReader(open(root / "pretrain" / "all" / "loss.csv"))]
+    assert steps == list(range(1, 81))
+    assert torch.load(root / "pretrain" / "all" / "model.pt", weights_only=True)["step"] == 80
