@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 quickstart: $(STAMP)
-	$(VENV)/bin/vdt-physion demo --out runs/quickstart
+	$(VENV)/bin/vdt-physion run configs/quickstart.yaml --out runs/quickstart
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -24,6 +24,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/train_step.py
 	$(PY) benchmarks/sample.py
+	$(PY) benchmarks/rollout.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -127,6 +127,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
             with atomic_path(path) as tmp:
                 with open(tmp, "wb") as f:
                     np.savez(f, names=np.array(names), labels=np.array(labels, dtype=np.int8), **arrays)
-            written[f"{split}/{scenario}"] = {"trials": len(names), "positives": int(sum(labels)),
-                                              **{k: list(v.shape[1:]) for k, v in arrays.items() if k.endswith("_full")}}
+    for split in ctx.splits:  # summarise every file, also those an interrupted earlier attempt wrote
+        for scenario in ctx.scenario_names():
+            with np.load(features_path(ctx, split, scenario)) as f:
+                written[f"{split}/{scenario}"] = {"trials": len(f["names"]), "positives": int(f["labels"].sum()),
+                                                  **{k: list(f[k].shape[1:]) for k in f.files if k.endswith("_full")}}
     return {"features": written, "variants": list(VARIANTS)}

@@ -6,12 +6,17 @@ import logging
 import shutil
 import time
 
+from accelerate import PartialState
+
 from physion.atomic import atomic_path
 from pipelines.config.loading import dump_config, preflight
 from pipelines.config.physion_run import STAGES
 from pipelines.stages.context import RunContext
 
 log = logging.getLogger(__name__)
+# Under `accelerate launch`, these stages run in every process (sharing the work); the others run on the main
+# process while the rest wait.
+DISTRIBUTED_STAGES = ("pretrain", "rollout")
 
 
 def stage_module(stage: str):
@@ -36,28 +41,36 @@ def run_stage(ctx: RunContext, stage: str) -> bool:
     if earlier:
         raise RuntimeError(f"stage {stage} needs {earlier} to be done first in {ctx.root} "
                            f"(vdt-physion run CONFIG --out {ctx.root} --until {stage})")
-    ctx.begin(stage)
+    state = PartialState()
+    if state.is_main_process:
+        ctx.begin(stage)
+    state.wait_for_everyone()
     started = time.time()
-    log.info("stage %-8s starting -> %s", stage, ctx.stage_dir(stage))
-    summary = stage_module(stage).run(ctx)
-    summary["seconds"] = round(time.time() - started, 1)
-    ctx.finish(stage, summary)
-    log.info("stage %-8s finished in %.0f s", stage, summary["seconds"])
+    if stage in DISTRIBUTED_STAGES or state.is_main_process:
+        log.info("stage %-8s starting -> %s", stage, ctx.stage_dir(stage))
+        summary = stage_module(stage).run(ctx)
+        summary["seconds"] = round(time.time() - started, 1)
+        if state.is_main_process:
+            ctx.finish(stage, summary)
+            log.info("stage %-8s finished in %.0f s", stage, summary["seconds"])
+    state.wait_for_everyone()
     return True
 
 
 def run_pipeline(ctx: RunContext, first: str | None = None, last: str | None = None, restart: bool = False) -> dict:
     """Run stages ``first``..``last`` (default all); with ``restart``, discard ``first`` and later stages first."""
     preflight(ctx.config)
-    ctx.root.mkdir(parents=True, exist_ok=True)
-    with atomic_path(ctx.root / "config.yaml") as tmp:
-        tmp.write_text(dump_config(ctx.config))
+    if PartialState().is_main_process:
+        ctx.root.mkdir(parents=True, exist_ok=True)
+        with atomic_path(ctx.root / "config.yaml") as tmp:
+            tmp.write_text(dump_config(ctx.config))
     lo = STAGES.index(first) if first else 0
     hi = STAGES.index(last) if last else len(STAGES) - 1
     if lo > hi:
         raise ValueError(f"--from {first} comes after --until {last}")
-    if restart and first:
+    if restart and first and PartialState().is_main_process:
         discard(ctx, first)
+    PartialState().wait_for_everyone()
     ran = {stage: run_stage(ctx, stage) for stage in STAGES[lo: hi + 1] if stage in ctx.stages}
     log.info("run folder: %s", ctx.root)
     return ran

@@ -97,7 +97,7 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
     sampler = RandomSampler(dataset, replacement=small, num_samples=max(len(dataset), pretrain.batch_size),
                             generator=torch.Generator().manual_seed(seed))
     loader = DataLoader(dataset, batch_size=pretrain.batch_size, sampler=sampler, drop_last=True,
-                        num_workers=pretrain.num_workers, persistent_workers=pretrain.num_workers > 0)
+                        num_workers=pretrain.num_workers)  # not persistent: workers must see set_epoch
     vdt, opt, loader = acc.prepare(vdt, opt, loader)
     ema.to(acc.device)
     diffusion = GaussianDiffusion.linear(pretrain.diffusion_steps, learn_sigma=model.learn_sigma)

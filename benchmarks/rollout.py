@@ -1,0 +1,81 @@
+"""Rollout throughput of the Physion pipeline and what the sampler costs in readout accuracy.
+
+On one small generated set and one pretrained VDT, the rollout stage runs twice: with the fast sampler (default
+DDIM 25) and with the paper's 500-step ancestral DDPM sampler. Printed: trials rolled out per second for each,
+the fast/slow speed ratio measured in the same run, and the test accuracy of the *simulated* readouts (which
+read the rollouts) at both.
+
+    python benchmarks/rollout.py                           # CPU: Collide, 24 readout + 24 test trials
+    python benchmarks/rollout.py --slow ddpm:100 --trials 16 # a quicker look
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from pipelines.config.loading import validate_config  # noqa: E402
+from pipelines.config.physion_run import PhysionRunConfig  # noqa: E402
+from pipelines.stages.context import RunContext  # noqa: E402
+from pipelines.stages.runner import run_pipeline  # noqa: E402
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--out", type=Path, default=Path("runs/bench_rollout"))
+    p.add_argument("--scenario", default="Collide")
+    p.add_argument("--trials", type=int, default=24, help="readout and test trials each")
+    p.add_argument("--pretrain-steps", type=int, default=300)
+    p.add_argument("--fast", default="ddim:25", help="METHOD:STEPS of the fast sampler")
+    p.add_argument("--slow", default="ddpm:500", help="METHOD:STEPS of the reference sampler (the paper: ddpm:500)")
+    p.add_argument("--batch", type=int, default=64, help="rollout batch size")
+    return p.parse_args()
+
+
+def config(args, sampler: str) -> PhysionRunConfig:
+    method, steps = sampler.split(":")
+    return validate_config({
+        "name": "bench_rollout",
+        "data": {"scenarios": [args.scenario], "counts": {"training": 16, "readout": args.trials, "test": args.trials},
+                 "render_resolution": 64, "num_frames": 120},
+        "model": {"size": "VDT-Ti/4", "resolution": 32, "num_frames": 8, "n_given": 4, "frame_offset": 3},
+        "pretrain": {"steps": args.pretrain_steps, "batch_size": 16, "checkpoint_every": 100, "preview_every": 10_000},
+        "rollout": {"sampler": {"method": method, "steps": int(steps), "batch_size": args.batch}},
+        "extract": {"slots": {"steps": 100, "train_clips": 16}},
+        "readout": {"cv_folds": 3, "relational": {"epochs": 20}},
+    }, PhysionRunConfig, source="benchmarks/rollout.py")
+
+
+def main() -> None:
+    args = parse()
+    shared = args.out / "fast"
+    figures = {}
+    for label, sampler in (("fast", args.fast), ("slow", args.slow)):
+        ctx = RunContext(config(args, sampler), args.out / label, progress=True)
+        if label == "slow":  # same data and model: borrow the fast run's generate and pretrain stages
+            for stage in ("generate", "pretrain"):
+                if not (ctx.root / stage).exists():
+                    shutil.copytree(shared / stage, ctx.root / stage)
+        run_pipeline(ctx, last="readout")
+        seconds = ctx.manifest("rollout")["seconds"]
+        n = 2 * args.trials
+        scores = json.loads((ctx.stage_dir("readout") / "results.json").read_text())["scenarios"][args.scenario]
+        figures[label] = {"sampler": sampler, "seconds": seconds, "trials_per_s": n / seconds,
+                          **{k: scores["readouts"][k]["accuracy"] for k in
+                             ("vdt/linear/simulated", "slots/relational/simulated", "vdt/linear/full")}}
+    fast, slow = figures["fast"], figures["slow"]
+    print(f"\n{'sampler':<12} {'trials/s':>9} {'rollout s':>10} {'acc vdt sim':>12} {'acc slots sim':>14} {'acc vdt full':>13}")
+    for f in (fast, slow):
+        print(f"{f['sampler']:<12} {f['trials_per_s']:>9.3f} {f['seconds']:>10.1f} {f['vdt/linear/simulated']:>12.3f} "
+              f"{f['slots/relational/simulated']:>14.3f} {f['vdt/linear/full']:>13.3f}")
+    print(f"\nfast sampler is {fast['trials_per_s'] / slow['trials_per_s']:.1f}x the trials/s of {slow['sampler']} "
+          f"(same data, model and machine, {time.strftime('%Y-%m-%d')})")
+    (args.out / "figures.json").write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
