@@ -115,13 +115,29 @@ def run_bench(cfg: GenBenchConfig, source: str, *, checkpoint: Path | None = Non
     return results
 
 
+# Tasks whose masks always give at least one whole frame: the copy baseline is defined for every clip.
+BASELINE_TASKS = ("predict", "backward", "interpolation", "single_frame")
+
+
+def copy_nearest_given(real: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
+    """The no-model baseline: every frame replaced by the nearest given frame in time (the earlier one on ties).
+    real (B, T, 3, H, W); given (B, T) bool with at least one True per clip."""
+    t = torch.arange(real.shape[1])
+    out = torch.empty_like(real)
+    for b in range(real.shape[0]):
+        idx = t[given[b]]
+        nearest = idx[(t[:, None] - idx[None, :]).abs().argmin(dim=1)]  # argmin takes the first (earlier) on ties
+        out[b] = real[b, nearest]
+    return out
+
+
 def _bench_task(cfg: GenBenchConfig, task: str, data: VideoFolder, draws: list[tuple[int, int]], gen: ClipGenerator,
                 net: FeatureNet | None, real_stats, out: Path, progress: bool) -> dict:
     """Generate ``len(draws)`` clips of one task in batches; accumulate features and per-frame scores."""
     m = cfg.model
     conditional = task != "unconditional"
     frame_task = task in FRAME_METRIC_TASKS
-    fake_feats, scores, positions = [], {}, []
+    fake_feats, scores, positions, base_scores = [], {}, [], {}
     grid = []
     batch = cfg.sampler.batch_size
     for start in tqdm(range(0, len(draws), batch), desc=f"{task}", unit="batch", disable=not progress):
@@ -138,6 +154,11 @@ def _bench_task(cfg: GenBenchConfig, task: str, data: VideoFolder, draws: list[t
             for name, v in values.items():
                 scores.setdefault(name, []).append(v)
             positions.append(where)
+            if task in BASELINE_TASKS:
+                generated = masks.flatten(2).all(-1)
+                copied = copy_nearest_given(real, ~masks.flatten(2).any(-1))
+                for name, v in score_generated_frames(copied, real, generated, cfg.bench.ssim_window)[0].items():
+                    base_scores.setdefault(name, []).append(v)
         for row in range(min(len(ids), cfg.bench.grid_clips - ids.start)):
             colours = frame_states(masks[row])
             if real is not None:
@@ -147,11 +168,15 @@ def _bench_task(cfg: GenBenchConfig, task: str, data: VideoFolder, draws: list[t
         write_grid(out / f"grid_{task}.png", grid)
     row = {"task": task, "n_fake": len(draws), "n_real": cfg.bench.n_real, "frames": m.num_frames,
            "stride": m.frame_offset, "resolution": m.resolution, "path": str(cfg.data.path),
-           "split": cfg.data.eval_split, "fd": None, "fd_label": None, "frame_metrics": None}
+           "split": cfg.data.eval_split, "fd": None, "fd_label": None, "frame_metrics": None,
+           "baseline_metrics": None}
     if net is not None:
         row["fd"] = frechet_distance(real_stats, feature_stats(np.concatenate(fake_feats)))
         row["fd_label"] = net.label
     if frame_task:
         row["frame_metrics"] = summarize({k: torch.cat(v) for k, v in scores.items()}, torch.cat(positions),
                                          m.num_frames)
+    if base_scores:
+        row["baseline_metrics"] = summarize({k: torch.cat(v) for k, v in base_scores.items()}, torch.cat(positions),
+                                            m.num_frames)
     return row

@@ -46,6 +46,12 @@ def markdown(results: dict) -> str:
             row["task"], _fmt_fd(row.get("fd")), _fmt(frame.get("psnr"), 2), _fmt(frame.get("ssim"), 4),
             _fmt(frame.get("mse"), 5), str(row["n_real"] if row.get("fd") is not None else "–"), str(row["n_fake"]),
             str(row["frames"]), str(row["stride"]), str(row["resolution"]), str(row["split"] or "-")]) + " |")
+        base = row.get("baseline_metrics")
+        if base:  # what copying the nearest given frame scores on the same clips and frames
+            lines.append("| " + " | ".join([
+                f"{row['task']}: copy nearest given frame", "–", _fmt(base.get("psnr"), 2), _fmt(base.get("ssim"), 4),
+                _fmt(base.get("mse"), 5), "–", str(row["n_fake"]), str(row["frames"]), str(row["stride"]),
+                str(row["resolution"]), str(row["split"] or "-")]) + " |")
     return "\n".join(lines) + "\n"
 
 

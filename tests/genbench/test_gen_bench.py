@@ -101,6 +101,10 @@ def test_gen_train_then_gen_bench(demo_root, tmp_path, feature_net):
     assert "| task | FVD | PSNR (dB) | SSIM | MSE | n_real | n_fake | frames | stride | resolution | split |" in table
     assert table.count("| 6 | 6 | 8 | 2 | 16 | test |") == 3  # every row carries its data settings
     assert {"grid_unconditional.png", "grid_predict.png", "grid_interpolation.png"} <= {p.name for p in out.iterdir()}
+    # the copy-nearest-given-frame baseline is scored on the same frames and shown beside the model
+    assert rows["predict"]["baseline_metrics"]["frames_scored"] == 6 * 4
+    assert rows["unconditional"]["baseline_metrics"] is None
+    assert "| predict: copy nearest given frame | – |" in table
 
 
 def test_refuses_fvd_without_weights_before_generating(demo_root, tmp_path):
