@@ -25,8 +25,8 @@ def run(args) -> int:
     from pipelines.stages.runner import run_pipeline
     try:
         ctx = context_from_args(args)
+        preflight(ctx.config, str(args.config))
         if args.check:
-            preflight(ctx.config, str(args.config))
             log.info("%s is valid; run folder would be %s", args.config, ctx.root)
             return 0
         run_pipeline(ctx, args.first, args.last, restart=args.first is not None)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from accelerate import PartialState
 from tqdm.auto import tqdm
 
+from pipelines.distributed import process_state
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
 from pipelines.training import build_latent
@@ -44,7 +44,7 @@ def load_predictions(ctx: RunContext, split: str, scenario: str) -> dict[str, to
 
 def run(ctx: RunContext) -> dict[str, Any]:
     c = ctx.config
-    state = PartialState()
+    state = process_state()
     shard_i, shard_n = ctx.shard or (0, 1)
     world, rank = shard_n * state.num_processes, shard_i * state.num_processes + state.process_index
     all_units = trial_sets.units(ctx, c.rollout.chunk_size)

@@ -6,11 +6,10 @@ import logging
 import shutil
 import time
 
-from accelerate import PartialState
-
 from physion.atomic import atomic_path
 from pipelines.config.loading import dump_config, preflight
 from pipelines.config.physion_run import STAGES
+from pipelines.distributed import process_state
 from pipelines.stages.context import RunContext
 
 log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ def run_stage(ctx: RunContext, stage: str) -> bool:
     if earlier:
         raise RuntimeError(f"stage {stage} needs {earlier} to be done first in {ctx.root} "
                            f"(vdt-physion run CONFIG --out {ctx.root} --until {stage})")
-    state = PartialState()
+    state = process_state()
     if state.is_main_process:
         ctx.begin(stage)
     state.wait_for_everyone()
@@ -60,7 +59,7 @@ def run_stage(ctx: RunContext, stage: str) -> bool:
 def run_pipeline(ctx: RunContext, first: str | None = None, last: str | None = None, restart: bool = False) -> dict:
     """Run stages ``first``..``last`` (default all); with ``restart``, discard ``first`` and later stages first."""
     preflight(ctx.config)
-    if PartialState().is_main_process:
+    if process_state().is_main_process:
         ctx.root.mkdir(parents=True, exist_ok=True)
         with atomic_path(ctx.root / "config.yaml") as tmp:
             tmp.write_text(dump_config(ctx.config))
@@ -68,9 +67,9 @@ def run_pipeline(ctx: RunContext, first: str | None = None, last: str | None = N
     hi = STAGES.index(last) if last else len(STAGES) - 1
     if lo > hi:
         raise ValueError(f"--from {first} comes after --until {last}")
-    if restart and first and PartialState().is_main_process:
+    if restart and first and process_state().is_main_process:
         discard(ctx, first)
-    PartialState().wait_for_everyone()
+    process_state().wait_for_everyone()
     ran = {stage: run_stage(ctx, stage) for stage in STAGES[lo: hi + 1] if stage in ctx.stages}
     log.info("run folder: %s", ctx.root)
     return ran

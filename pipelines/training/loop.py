@@ -20,6 +20,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
+from pipelines.distributed import force_cpu
 from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints
 from pipelines.training.loss_log import LossLog, truncate_csv
 from pipelines.training.model_factory import build_latent, build_vdt
@@ -68,7 +69,8 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
         raise ValueError("the training dataset is empty")
     _check_clip(_frames(dataset[0]), model)
 
-    acc = Accelerator(mixed_precision=pretrain.mixed_precision, gradient_accumulation_steps=pretrain.grad_accum)
+    acc = Accelerator(mixed_precision=pretrain.mixed_precision, gradient_accumulation_steps=pretrain.grad_accum,
+                      cpu=force_cpu())
     main = acc.is_main_process
     space = build_latent(latent).to(acc.device)
     vdt = build_vdt(model, space)
@@ -92,9 +94,9 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
         out_dir.mkdir(parents=True, exist_ok=True)
         truncate_csv(out_dir / "loss.csv", start)
 
-    # Small datasets draw with replacement, so an "epoch" always holds at least one full batch.
-    small = len(dataset) < pretrain.batch_size
-    sampler = RandomSampler(dataset, replacement=small, num_samples=max(len(dataset), pretrain.batch_size),
+    # Every process needs at least one full batch per "epoch": small datasets draw with replacement.
+    needed = pretrain.batch_size * acc.num_processes
+    sampler = RandomSampler(dataset, replacement=len(dataset) < needed, num_samples=max(len(dataset), needed),
                             generator=torch.Generator().manual_seed(seed))
     loader = DataLoader(dataset, batch_size=pretrain.batch_size, sampler=sampler, drop_last=True,
                         num_workers=pretrain.num_workers)  # not persistent: workers must see set_epoch

@@ -186,3 +186,43 @@ def test_killed_pretraining_resumes_from_its_last_checkpoint(finished_run, tmp_p
     steps = [int(r["step"]) for r in csv.DictReader(open(root / "pretrain" / "all" / "loss.csv"))]
     assert steps == list(range(1, 81))
     assert torch.load(root / "pretrain" / "all" / "model.pt", weights_only=True)["step"] == 80
+
+
+def test_evaluate_a_new_scenario_without_retraining(finished_run, tmp_path):
+    from pipelines.cli import main
+    root = tmp_path / "copy"
+    shutil.copytree(finished_run.root, root)
+    pretrained = _mtimes(root / "pretrain")
+    slots = (root / "extract" / "slots-all.pt").stat().st_mtime_ns
+    code = main(["evaluate", "--run", str(root), "--scenario", str(ROOT / "examples" / "my_scenario.py") + ":Pendulum",
+                 "--readout", "10", "--test", "6", "--no-progress"])
+    assert code == 0
+    out = root / "evaluate" / "Pendulum"
+    results = json.loads((out / "readout" / "results.json").read_text())["scenarios"]
+    assert list(results) == ["Pendulum"] and results["Pendulum"]["test_trials"] == 6
+    assert "Pendulum" in (out / "report" / "report.md").read_text()
+    assert not (out / "pretrain").exists() and not list(out.glob("extract/slots-*.pt"))
+    assert _mtimes(root / "pretrain") == pretrained  # the run's VDT was used, not retrained
+    assert (root / "extract" / "slots-all.pt").stat().st_mtime_ns == slots
+    assert not list((out / "generate" / "store").glob("training/*/*.hdf5"))  # no training trials were made
+
+
+def test_two_processes_split_the_rollout_and_match_one_process(finished_run, tmp_path):
+    """Under a 2-process launcher (torchrun; `accelerate launch` sets the same variables) the rollout chunks are
+    shared between the processes, and every chunk equals the one-process result (seeds are per chunk)."""
+    root = tmp_path / "copy"
+    shutil.copytree(finished_run.root, root)
+    shutil.rmtree(root / "rollout")
+    config_path = tmp_path / "tiny.yaml"
+    config_path.write_text(json.dumps(tiny_config()))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    torchrun = Path(sys.executable).with_name("torchrun")
+    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "pipelines.cli", "rollout", str(config_path),
+                           "--out", str(root), "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("for this process") == 2 and "10 chunks in all, 5 for this process" in done.stderr
+    for chunk in (finished_run.root / "rollout").rglob("chunk-*.pt"):
+        one = torch.load(chunk, weights_only=True)
+        two = torch.load(root / chunk.relative_to(finished_run.root), weights_only=True)
+        assert one["names"] == two["names"] and torch.equal(one["predicted"], two["predicted"])
+    assert context(tiny_config(), root).is_done("rollout")
