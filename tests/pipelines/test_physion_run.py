@@ -226,3 +226,20 @@ def test_two_processes_split_the_rollout_and_match_one_process(finished_run, tmp
         two = torch.load(root / chunk.relative_to(finished_run.root), weights_only=True)
         assert one["names"] == two["names"] and torch.equal(one["predicted"], two["predicted"])
     assert context(tiny_config(), root).is_done("rollout")
+
+
+def test_two_process_pretraining_logs_once_and_finishes(finished_run, tmp_path):
+    raw = tiny_config(data={"source": "store", "store": str(finished_run.store)})
+    root = tmp_path / "ddp"
+    run_pipeline(context(raw, root), last="generate")
+    config_path = tmp_path / "ddp.yaml"
+    config_path.write_text(json.dumps(raw))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    torchrun = Path(sys.executable).with_name("torchrun")
+    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "pipelines.cli", "pretrain", str(config_path),
+                           "--out", str(root), "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = root / "pretrain" / "all"
+    assert [int(r["step"]) for r in csv.DictReader(open(out / "loss.csv"))] == [1, 2, 3, 4, 5, 6]  # main process only
+    assert torch.load(out / "model.pt", weights_only=True)["step"] == 6
+    assert context(raw, root).is_done("pretrain")
