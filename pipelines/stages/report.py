@@ -72,7 +72,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "pretraining": {"models": pretrain.get("models", {}), "final_loss": _final_losses(ctx),
                         "steps": c.pretrain.steps, "model": c.model.model_dump(mode="json"),
                         "latent": c.latent.model_dump(mode="json")},
-        "rollout": (ctx.manifest("rollout") or {}).get("sampler"),
+        "rollout": {k: (ctx.manifest("rollout") or {}).get(k) for k in ("sampler", "pixel_mse")},
         "readout": readout,
     }
     write_json_atomic(folder / "results.json", results)
@@ -99,6 +99,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
              "| scenario | readout trials (positive) | test trials (positive) |", "|---|---|---|"]
     for sc, r in readout["scenarios"].items():
         lines.append(f"| {sc} | {r['readout_trials']} ({r['readout_positive']}) | {r['test_trials']} ({r['test_positive']}) |")
+    errors = (ctx.manifest("rollout") or {}).get("pixel_mse", {})
+    if errors:
+        lines += ["", "## Rollout error", "", "Pixel MSE over the predicted frames (values in [-1, 1]), against repeating "
+                  "the last observed frame:", "", "| scenario | VDT rollout | copy last frame | ratio |", "|---|---|---|---|"]
+        lines += [f"| {sc} | {e['model']:.4f} | {e['copy_last']:.4f} | {e['model'] / max(e['copy_last'], 1e-12):.2f} |"
+                  for sc, e in errors.items()]
     lines += ["", reference_section(), "", "## Pictures", "", f"![accuracy per scenario]({Path(chart).name})", ""]
     lines += [f"![{Path(s).stem}](strips/{Path(s).name})" for s in strips]
     lines += ["", "## Config", "", "```yaml", dump_config(c).rstrip(), "```", ""]

@@ -74,7 +74,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
                                 method=c.rollout.sampler.method, eta=c.rollout.sampler.eta,
                                 batch_size=c.rollout.sampler.batch_size, generator=g, amp_dtype=amp,
                                 clip_denoised=c.latent.kind == "pixels")
+        # How good the rollout is, in pixels, against the no-model baseline of repeating the last observed frame.
+        future_frames = frames[:, n_obs:]
+        mse_model = ((space.decode(predicted).float() - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
+        mse_copy = ((frames[:, n_obs - 1: n_obs] - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
         save_atomic({"names": [it["name"] for it in items], "predicted": predicted.half().cpu(),
+                     "mse_model": mse_model.cpu(), "mse_copy_last": mse_copy.cpu(),
                      "observed_frames": n_obs, "frame_offset": c.model.frame_offset},
                     chunk_path(ctx, split, scenario, index))
         trials_done += len(items)
@@ -84,8 +89,21 @@ def run(ctx: RunContext) -> dict[str, Any]:
         raise ShardIncomplete(f"rollout: this shard is done; {len(missing)} chunk(s) of other shards are still "
                               f"missing in {ctx.stage_dir('rollout')}; rerun without --shard once they exist")
     return {"chunks": len(all_units), "observed_frames": n_obs, "sampler": c.rollout.sampler.model_dump(),
+            "pixel_mse": rollout_errors(ctx),
             "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
             "trials_rolled_out_here": trials_done}
+
+
+def rollout_errors(ctx: RunContext) -> dict[str, dict[str, float]]:
+    """Per scenario, mean pixel MSE of the predicted frames and of copying the last observed frame (all splits)."""
+    out = {}
+    for scenario in ctx.scenario_names():
+        chunks = [torch.load(p, weights_only=True) for split in ctx.splits
+                  for p in sorted((ctx.stage_dir("rollout") / split / scenario).glob("chunk-*.pt"))]
+        out[scenario] = {"model": float(torch.cat([ch["mse_model"] for ch in chunks]).mean()),
+                         "copy_last": float(torch.cat([ch["mse_copy_last"] for ch in chunks]).mean()),
+                         "trials": sum(len(ch["names"]) for ch in chunks)}
+    return out
 
 
 def hash_split(split: str, scenario: str) -> int:

@@ -1,4 +1,4 @@
-"""Fixtures of the generation-benchmark tests: one CPU thread (the machine is shared), a tiny VDT checkpoint."""
+"""Fixtures of the generation-benchmark tests: one CPU thread (tiny models run faster so), a tiny VDT checkpoint."""
 import pytest
 import torch
 
@@ -8,7 +8,10 @@ from vdt.checkpoint import save_model
 
 @pytest.fixture(autouse=True)
 def one_thread():
+    previous = torch.get_num_threads()
     torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)  # later test folders keep the machine's threads
 
 
 @pytest.fixture

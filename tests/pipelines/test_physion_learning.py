@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-import torch
-
 from pipelines.config.loading import validate_config
 from pipelines.config.physion_run import PhysionRunConfig
 from pipelines.stages.context import RunContext
@@ -26,7 +24,6 @@ CONFIG = {
 
 
 def test_full_variant_readout_beats_chance(tmp_path):
-    torch.set_num_threads(1)
     ctx = RunContext(validate_config(CONFIG, PhysionRunConfig), tmp_path / "run", progress=False)
     run_pipeline(ctx, last="readout")
     result = json.loads((tmp_path / "run" / "readout" / "results.json").read_text())["scenarios"]["Collide"]

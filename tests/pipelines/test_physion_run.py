@@ -49,7 +49,6 @@ def context(raw: dict, root: Path) -> RunContext:
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    torch.set_num_threads(1)
     ctx = context(tiny_config(), tmp_path_factory.mktemp("run") / "tiny")
     ran = run_pipeline(ctx)
     assert all(ran.values()) and list(ran) == list(STAGES)
@@ -72,6 +71,9 @@ def test_every_artifact(finished_run):
     # rollout: 45 frames observed every 3rd frame (15), the rest of the 60 predicted (5), pixels (3, 16, 16)
     chunk = torch.load(root / "rollout" / "test" / "Roll" / "chunk-0001.pt", weights_only=True)
     assert chunk["predicted"].shape == (2, 5, 3, 16, 16) and chunk["observed_frames"] == 15
+    assert chunk["mse_model"].shape == (2,) and bool((chunk["mse_copy_last"] >= 0).all())
+    errors = json.loads((root / "rollout" / "manifest.json").read_text())["pixel_mse"]
+    assert set(errors) == {"Collide", "Roll"} and errors["Roll"]["trials"] == 16 and errors["Roll"]["model"] > 0
     with np.load(root / "extract" / "test" / "Collide.npz") as f:
         assert len(f["names"]) == 6 and sorted(f["labels"].tolist()) == [0, 0, 0, 1, 1, 1]
         for variant in ("observed", "simulated", "full"):
@@ -92,6 +94,7 @@ def test_every_artifact(finished_run):
     report = root / "report"
     text = (report / "report.md").read_text()
     assert "| Collide |" in text and "Published reference figures" in text and "74.7%" in text
+    assert "## Rollout error" in text and "copy last frame" in text
     for png in [report / "accuracy.png", report / "strips" / "Collide.png", report / "strips" / "Roll.png"]:
         assert Image.open(png).size[0] > 100
     assert json.loads((report / "results.json").read_text())["readout"]["scenarios"]["Roll"]["test_trials"] == 6

@@ -11,7 +11,6 @@ from pipelines.readout import (accuracy_ci, fit_linear_readout, fit_relational_r
 from pipelines.readout.linear import undersample_indices
 from pipelines.readout.relational import best_threshold
 
-torch.set_num_threads(1)
 
 
 def gaussian_blobs(n_pos, n_neg, f=5, sep=3.0, seed=0):

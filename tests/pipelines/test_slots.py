@@ -7,7 +7,6 @@ from pipelines.features.slots import (SlotAttention, SlotAutoencoder, encode_slo
                                       load_slot_autoencoder, reconstruction_error, save_slot_autoencoder,
                                       slot_entities, train_slot_autoencoder)
 
-torch.set_num_threads(1)
 
 H = W = 6
 D = 16
