@@ -33,7 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return int(args._run(args) or 0)
+    from pipelines.config.loading import ConfigError
+    try:
+        return int(args._run(args) or 0)
+    except ConfigError as err:  # an invalid config or a missing local path: the message says which, no traceback
+        logging.getLogger("vdt-physion").error("%s", err)
+        return 2
 
 
 if __name__ == "__main__":
