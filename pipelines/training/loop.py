@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
@@ -72,6 +73,7 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
     acc = Accelerator(mixed_precision=pretrain.mixed_precision, gradient_accumulation_steps=pretrain.grad_accum,
                       cpu=force_cpu())
     main = acc.is_main_process
+    set_seed(seed)  # the initial weights: the same seed gives the same model in every process and every rerun
     space = build_latent(latent).to(acc.device)
     vdt = build_vdt(model, space)
     vdt.grad_checkpointing = pretrain.grad_checkpointing
