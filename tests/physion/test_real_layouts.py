@@ -22,7 +22,7 @@ from physion.trial import SCENARIOS
 from physion.video_io import read_video, write_video
 from pipelines.cli import main as cli_main
 
-REAL_CSV = Path("/work/shared/fixtures/physion_real/readout_labels.csv")
+REAL_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "physion_real" / "readout_labels.csv"
 FRAMES = 4
 
 

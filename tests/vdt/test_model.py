@@ -10,7 +10,7 @@ from vdt.checkpoint import CheckpointMismatchError, load_weights
 from vdt.embeddings import sincos_2d
 from vdt.model import VDT, vdt_from_name
 
-FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "vdt_official_state_dict_keys.json"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "vdt_official_state_dict_keys.json"
 
 
 def official_keys():
