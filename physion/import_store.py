@@ -1,7 +1,9 @@
 """Convert a real Physion layout (or any folder ``physion.real_layouts`` reads) into our trial store.
 
 Writes ``OUT/<split>/<Scenario>/<name>.hdf5`` per trial, rebuilds the touched ``metadata.json`` files and
-writes ``OUT/import_log.json``: what was imported, skipped (with reasons) and excluded (glitchy lists).
+writes ``OUT/import_log.json``: what was imported, skipped (with reasons), excluded (glitchy lists) and left out
+as invalid (tdw_physics ``is_trial_valid: false``). Errors that ``skip_bad`` would have skipped are marked
+(``physion.layout_scan.is_skippable``).
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from physion.atomic import write_json_atomic
 from physion.errors import PhysionDataError
 from physion.inspect import IMPORT_LOG
 from physion.label_files import read_name_list
+from physion.layout_scan import mark_skippable
 from physion.real_layouts import LayoutScan, TrialSource, load_trial, scan_layout
 from physion.store import TrialStore, write_trial
 
@@ -32,6 +35,8 @@ def import_layout(
     max_trials: int | None = None,
     overwrite: bool = False,
     test_videos: str = "mp4s-redyellow",
+    scenario: str | None = None,
+    keep_invalid: bool = False,
     progress: bool = True,
 ) -> dict:
     """Import ``src`` into the store at ``out``; returns the import log (also written to ``out/import_log.json``).
@@ -39,13 +44,15 @@ def import_layout(
     ``max_trials`` keeps at most that many trials per split and scenario (the first by name). Trials already
     in the store are kept unless ``overwrite``. Bad input raises PhysionDataError naming the file unless
     ``skip_bad``, in which case it is listed in the log. Even a failed import rebuilds the metadata of what it wrote.
+    ``scenario`` and ``keep_invalid`` are as for ``physion.real_layouts.scan_layout``.
     """
     src, out = Path(src), Path(out)
     exclude = read_name_list(exclude_list) if exclude_list else set()
-    scan = scan_layout(src, split_map=split_map, exclude=exclude, skip_bad=skip_bad, test_videos=test_videos)
+    scan = scan_layout(src, split_map=split_map, exclude=exclude, skip_bad=skip_bad, test_videos=test_videos,
+                       scenario=scenario, keep_invalid=keep_invalid)
     sources, dropped = _limit_per_group(scan.sources, max_trials)
-    log.info("%s: %s layout, %d trials to import (%d skipped, %d excluded while scanning)",
-             src, scan.layout, len(sources), len(scan.skipped), len(scan.excluded))
+    log.info("%s: %s layout, %d trials to import (%d skipped, %d excluded, %d invalid left out while scanning)",
+             src, scan.layout, len(sources), len(scan.skipped), len(scan.excluded), len(scan.invalid))
     store = TrialStore(out)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"trials": 0, "positives": 0, "already_present": 0})
     status, error = "complete", None
@@ -60,7 +67,7 @@ def import_layout(
                 trial = load_trial(source)
             except PhysionDataError as err:
                 if not skip_bad:
-                    raise
+                    raise mark_skippable(err)
                 scan.skipped.append({"path": str(err.path), "reason": err.problem})
                 continue
             write_trial(dst, trial)
@@ -72,7 +79,7 @@ def import_layout(
     finally:
         for key in sorted(counts):
             store.write_metadata(*key.split("/"))
-        report = _report(scan, src, exclude, exclude_list, counts, dropped, max_trials, status, error)
+        report = _report(scan, src, exclude, exclude_list, counts, dropped, max_trials, status, error, scenario)
         write_json_atomic(out / IMPORT_LOG, report)
         log.info("import %s: %d trials written to %s; %d skipped, %d excluded; log in %s", status,
                  report["imported"], out, len(scan.skipped), len(scan.excluded), out / IMPORT_LOG)
@@ -108,10 +115,11 @@ def _limit_per_group(sources: list[TrialSource], max_trials: int | None) -> tupl
 
 
 def _report(scan: LayoutScan, src: Path, exclude: set[str], exclude_list, counts, dropped: int,
-            max_trials: int | None, status: str, error: str | None) -> dict:
+            max_trials: int | None, status: str, error: str | None, scenario: str | None) -> dict:
     return {
         "source": str(src),
         "layout": scan.layout,
+        "scenario_forced": scenario,
         "status": status,
         "error": error,
         "imported": sum(c["trials"] for c in counts.values()),
@@ -122,6 +130,7 @@ def _report(scan: LayoutScan, src: Path, exclude: set[str], exclude_list, counts
         "excluded": sorted(set(scan.excluded)),
         "exclude_list": None if exclude_list is None else str(exclude_list),
         "exclude_names_not_found": sorted(exclude - set(scan.excluded)),
+        "invalid_left_out": sorted(set(scan.invalid)),
         "notes": scan.notes,
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }

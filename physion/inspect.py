@@ -15,6 +15,7 @@ from physion.store import TrialStore
 from physion.trial import OBSERVED_FRAMES
 
 IMPORT_LOG = "import_log.json"
+SKIPPED_SHOWN = 5  # skipped inputs printed by format_summary; the log has them all
 
 
 def summarize_store(root: str | Path) -> dict:
@@ -68,9 +69,13 @@ def _import_log_summary(path: Path) -> dict | None:
         raise PhysionDataError(path, f"not valid JSON: {err}") from err
     return {
         "source": log.get("source"),
+        "layout": log.get("layout"),
+        "status": log.get("status"),
         "imported": log.get("imported"),
         "skipped": len(log.get("skipped", [])),
         "excluded": len(log.get("excluded", [])),
+        "invalid_left_out": len(log.get("invalid_left_out", [])),
+        "skipped_first": log.get("skipped", [])[:SKIPPED_SHOWN],
     }
 
 
@@ -96,6 +101,13 @@ def format_summary(summary: dict) -> str:
         )
     log = summary.get("import_log")
     if log:
-        lines.append(f"{IMPORT_LOG}: imported {log['imported']} from {log['source']}; "
-                     f"{log['skipped']} skipped, {log['excluded']} excluded (see the file for names and reasons)")
+        layout = f" ({log['layout']} layout)" if log.get("layout") else ""
+        status = "" if log.get("status") in (None, "complete") else f" [import {log['status']}]"
+        lines.append(f"{IMPORT_LOG}: imported {log['imported']} from {log['source']}{layout}{status}; "
+                     f"{log['skipped']} skipped, {log['excluded']} excluded, {log.get('invalid_left_out', 0)} "
+                     "invalid left out (see the file for names and reasons)")
+        for entry in log.get("skipped_first", []):
+            lines.append(f"  skipped {entry.get('path')}: {entry.get('reason')}")
+        if log["skipped"] > len(log.get("skipped_first", [])):
+            lines.append(f"  ... and {log['skipped'] - len(log['skipped_first'])} more skipped")
     return "\n".join(lines)

@@ -5,12 +5,16 @@ Layouts (``detect_layout``):
                       (a ROOT/training_labels.csv is used when present; training videos may be unlabelled)
   physion-test-mp4s   ROOT/{Scenario}/{maps,mp4s,mp4s-redyellow}/ + ROOT/{Scenario}/labels.csv or ROOT/labels.csv;
                       models see ``mp4s-redyellow`` (agent red, patient yellow)
+  physion-v1.5        ROOT[/physion_mp4s]/{train,test}/*.mp4 + all_video_labels.json per folder
+                      (``physion.physion_v15``: train -> readout, test -> test by default; buggy test stimuli left out)
+  tdw-output          ROOT[/**]/NNNN_img.mp4 + metadata.json: tdw_physics controller output, ``0000.hdf5`` siblings
+                      read when present (``physion.tdw_folders``)
   mp4-folder          ROOT/*.mp4 + ROOT/metadata.json (or ROOT/labels.csv)
   hdf5                ROOT/**/*.hdf5 (tdw_physics or ours), labels inside each file, metadata.json beside them
                       cross-checked when present
 
 The scenario comes from the folder (label CSVs mix scenarios; see ``physion.scenario_names`` for how names
-encode it). The split comes from the layout (training / readout / test), else from a parent folder named
+encode it); ``scenario`` forces one where a layout tells it per trial (physion-v1.5, tdw-output, mp4-folder). The split comes from the layout (training / readout / test), else from a parent folder named
 after a split, else from the ``split_map`` entry for the folder's name (``"*"`` = any). A label row naming no
 video, a video of a readout/test split with no label, or an unreadable file is an error naming the file,
 or, with ``skip_bad``, an entry of ``LayoutScan.skipped``. Names on the ``exclude`` list (the benchmark's
@@ -29,13 +33,16 @@ from physion.errors import MissingLabelError, PhysionDataError
 from physion.hdf5_header import read_header
 from physion.hdf5_read import read_trial
 from physion.hdf5_write import validate_trial
-from physion.label_files import read_label_csv, read_metadata_labels, stimulus_name_from_file
-from physion.layout_scan import LayoutScan, ScanContext, TrialSource, Video, optional_bool
+from physion.label_files import decode_stimulus_name, read_label_csv, read_metadata_labels, stimulus_name_from_file
+from physion.layout_scan import LayoutScan, ScanContext, TrialSource, Video, optional_bool, source_split_of
+from physion.physion_v15 import scan_v15, v15_base
 from physion.scenario_names import scenario_from_stimulus_name
-from physion.trial import SCENARIOS, SPLITS, Trial
+from physion.tdw_folders import find_tdw_folders, scan_tdw_folders
+from physion.trial import SCENARIOS, Trial
 from physion.video_io import read_video
 
-LAYOUTS = ("physion-train-mp4s", "physion-test-mp4s", "mp4-folder", "hdf5")
+LAYOUTS = ("physion-train-mp4s", "physion-test-mp4s", "physion-v1.5", "tdw-output", "mp4-folder", "hdf5")
+SCENARIO_PER_TRIAL = ("physion-v1.5", "tdw-output", "mp4-folder")  # layouts where a forced scenario applies
 TRAIN_FOLDER = re.compile(r"^(?P<scenario>[A-Za-z]+)_(?P<split>training|readout)_MP4s$")
 TEST_VIDEO_FOLDERS = ("mp4s-redyellow", "mp4s")
 
@@ -49,6 +56,10 @@ def detect_layout(root: str | Path) -> str:
         return "physion-train-mp4s"
     if any(d.name in SCENARIOS and any((d / v).is_dir() for v in TEST_VIDEO_FOLDERS) for d in subdirs):
         return "physion-test-mp4s"
+    if v15_base(root) is not None:
+        return "physion-v1.5"
+    if find_tdw_folders(root):
+        return "tdw-output"
     if any(root.glob("*.mp4")):
         return "mp4-folder"
     if any(p for p in root.rglob("*.hdf5") if not p.name.startswith(".")):
@@ -63,12 +74,28 @@ def scan_layout(
     exclude: Iterable[str] = (),
     skip_bad: bool = False,
     test_videos: str = "mp4s-redyellow",
+    scenario: str | None = None,
+    keep_invalid: bool = False,
 ) -> LayoutScan:
-    """List the trials of ``root`` with their labels, scenario and split (no pixels decoded except HDF5 headers)."""
+    """List the trials of ``root`` with their labels, scenario and split (no pixels decoded except HDF5 headers).
+
+    ``scenario`` forces every trial's scenario (layouts in ``SCENARIO_PER_TRIAL``); ``keep_invalid`` keeps the
+    trials a tdw_physics metadata.json marks ``is_trial_valid: false`` (left out and listed by default).
+    """
     root = Path(root)
     scan = LayoutScan(root=root, layout=detect_layout(root))
-    ctx = ScanContext(scan, dict(split_map or {}), set(exclude), skip_bad)
-    if scan.layout == "physion-train-mp4s":
+    if scenario is not None:
+        if scenario not in SCENARIOS:
+            raise ValueError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
+        if scan.layout not in SCENARIO_PER_TRIAL:
+            raise ValueError(f"a forced scenario applies to the {', '.join(SCENARIO_PER_TRIAL)} layouts; "
+                             f"{root} is {scan.layout}, which takes the scenario from its folders or files")
+    ctx = ScanContext(scan, dict(split_map or {}), set(exclude), skip_bad, scenario, keep_invalid)
+    if scan.layout == "physion-v1.5":
+        scan_v15(root, ctx)
+    elif scan.layout == "tdw-output":
+        scan_tdw_folders(root, ctx)
+    elif scan.layout == "physion-train-mp4s":
         _scan_train(root, ctx)
     elif scan.layout == "physion-test-mp4s":
         if test_videos not in TEST_VIDEO_FOLDERS:
@@ -86,17 +113,19 @@ def load_trial(source: TrialSource) -> Trial:
     """Decode one source into a ``Trial``; any problem raises PhysionDataError (or CorruptTrialError) naming the file."""
     if source.kind == "hdf5":
         trial = read_trial(source.path)
+        if trial.label is not None and source.label is not None and trial.label != source.label:
+            raise PhysionDataError(source.path, f"label {trial.label} disagrees with its label file ({source.label})")
         trial = dataclasses.replace(
             trial, name=source.name, scenario=source.scenario, split=source.split,
             label=trial.label if trial.label is not None else source.label,
-            params={**trial.params, "imported_from": str(source.path)},
+            params={**trial.params, **source.params, "imported_from": str(source.path)},
         )
     else:
         frames, fps = read_video(source.path)
         trial = Trial(
             name=source.name, scenario=source.scenario, frames=frames, fps=int(round(fps)), label=source.label,
             first_contact_frame=source.first_contact_frame, split=source.split,
-            params={"imported_from": str(source.path)},
+            params={**source.params, "imported_from": str(source.path)},
         )
     try:
         validate_trial(trial)  # e.g. a metadata.json first contact past the video's end, or on a negative trial
@@ -165,14 +194,16 @@ def _scan_mp4_folder(root: Path, ctx: ScanContext) -> None:
         labels, label_file = read_label_csv(csv_path), csv_path
     else:
         raise MissingLabelError(meta_path, "a folder of MP4s needs a metadata.json (or labels.csv) giving each video's outcome")
-    source_split = next((p.name for p in [root, *root.parents] if p.name in SPLITS), root.name)
+    source_split = source_split_of(root)
     videos, scenarios = [], set()
     for path in sorted(root.glob("*.mp4")):
         name = stimulus_name_from_file(path)
         entry = entries.get(name, {})
-        scenario = entry.get("scenario") or (root.name if root.name in SCENARIOS else scenario_from_stimulus_name(name))
+        scenario = ctx.scenario or entry.get("scenario") or (
+            root.name if root.name in SCENARIOS else scenario_from_stimulus_name(name))
         if scenario not in SCENARIOS:
-            ctx.bad(path, f"cannot tell the scenario of {name!r} (no 'scenario' in metadata.json, folder not a scenario)")
+            ctx.bad(path, f"cannot tell the scenario of {name!r} (no 'scenario' in metadata.json, folder not a "
+                    "scenario); pass it with --scenario NAME")
             continue
         videos.append(Video(path, name, scenario, ctx.split_for(entry.get("split") or source_split, root)))
         scenarios.add(scenario)
@@ -189,14 +220,15 @@ def _scan_hdf5(root: Path, ctx: ScanContext) -> None:
         except PhysionDataError as err:
             ctx.bad(err.path, err.problem)
             continue
-        if header.name in ctx.exclude:
-            ctx.scan.excluded.append(header.name)
+        name = decode_stimulus_name(header.name) or header.name  # a tdw "<subset>/<NNNN>" name -> "<subset>_<NNNN>"
+        if name in ctx.exclude:
+            ctx.scan.excluded.append(name)
             continue
         split = ctx.split_for(header.split or path.parent.name, path.parent)
         meta_path = path.parent / "metadata.json"
         if meta_path.is_file() and path.parent not in beside:
             beside[path.parent] = read_metadata_labels(meta_path)
-        entry = beside.get(path.parent, {}).get(header.name, {})
+        entry = beside.get(path.parent, {}).get(name, {})
         listed = optional_bool(entry.get("does_target_contact_zone"), meta_path)
         if listed is not None and header.label is not None and listed != header.label:
             ctx.bad(path, f"label {header.label} disagrees with {meta_path} ({listed})")
@@ -207,6 +239,6 @@ def _scan_hdf5(root: Path, ctx: ScanContext) -> None:
                     MissingLabelError)
             continue
         ctx.scan.sources.append(
-            TrialSource(path, header.name, header.scenario, split, label, header.first_contact_frame, kind="hdf5"))
+            TrialSource(path, name, header.scenario, split, label, header.first_contact_frame, kind="hdf5"))
 
 

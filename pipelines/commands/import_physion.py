@@ -7,11 +7,13 @@ from pathlib import Path
 
 from physion.errors import PhysionDataError
 from physion.import_store import import_layout, parse_split_map
-from physion.real_layouts import TEST_VIDEO_FOLDERS
+from physion.layout_scan import is_skippable
+from physion.real_layouts import SCENARIO_PER_TRIAL, TEST_VIDEO_FOLDERS
+from physion.trial import SCENARIOS
 
 NAME = "import-physion"
-HELP = ("convert PhysionTrainMP4s / PhysionTestMP4s / a folder of MP4s + metadata.json / tdw HDF5 folders "
-        "into a trial store")
+HELP = ("convert PhysionTrainMP4s / PhysionTestMP4s / Physion v1.5 (physion_mp4s) / tdw_physics output folders / "
+        "a folder of MP4s + metadata.json / tdw HDF5 folders into a trial store (docs/real_data.md)")
 log = logging.getLogger(__name__)
 
 
@@ -20,7 +22,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="store folder (created; existing trials are kept)")
     parser.add_argument("--split-map", action="append", metavar="SOURCE=SPLIT", default=[],
                         help="send a source split or folder name to training/readout/test, e.g. readout=test; "
-                             "'*=readout' for any folder not named after a split; repeatable")
+                             "'*=readout' for any folder not named after a split; repeatable. Physion v1.5 "
+                             "defaults to train=readout test=test (train=training imports it for pretraining)")
+    parser.add_argument("--scenario", choices=SCENARIOS,
+                        help=f"force every trial's scenario ({', '.join(SCENARIO_PER_TRIAL)} layouts), e.g. for "
+                             "tdw_physics output whose names, controller and folder name none")
+    parser.add_argument("--keep-invalid", action="store_true",
+                        help="also import trials a tdw_physics metadata.json marks is_trial_valid: false "
+                             "(left out and listed in import_log.json by default)")
     parser.add_argument("--exclude-list", type=Path, metavar="FILE",
                         help="stimulus names to leave out (one per line, e.g. the benchmark's glitchy test stimuli); "
                              "they are listed in import_log.json")
@@ -45,11 +54,15 @@ def run(args: argparse.Namespace) -> int:
         report = import_layout(
             args.src, args.out, split_map=split_map, exclude_list=args.exclude_list, skip_bad=args.skip_bad,
             max_trials=args.max_trials, overwrite=args.overwrite, test_videos=args.test_videos,
-            progress=not args.no_progress,
+            scenario=args.scenario, keep_invalid=args.keep_invalid, progress=not args.no_progress,
         )
     except PhysionDataError as err:
-        log.error("%s%s", err, "" if args.skip_bad else " (--skip-bad skips such input and records it)")
+        # Only input that --skip-bad would skip gets the hint; a wrong option or a folder without labels does not.
+        log.error("%s%s", err, " (--skip-bad skips such input and records it)" if is_skippable(err) else "")
         return 1
+    except ValueError as err:  # an option that does not fit the layout (e.g. --scenario for scenario folders)
+        log.error("%s", err)
+        return 2
     for group, counts in report["groups"].items():
         log.info("%-20s %5d imported (%d positive), %d already present",
                  group, counts["trials"], counts["positives"], counts["already_present"])

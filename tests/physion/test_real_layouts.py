@@ -3,14 +3,12 @@ videos, MP4 and HDF5 folders, and the ``import-physion`` command (labels, names,
 from __future__ import annotations
 
 import collections
-import io
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
-from PIL import Image
+from layout_fixtures import FRAMES, grey_levels, video, write_tdw
 
 from physion.errors import CorruptTrialError, MissingLabelError, PhysionDataError
 from physion.import_store import import_layout, parse_split_map
@@ -23,12 +21,6 @@ from physion.video_io import read_video, write_video
 from pipelines.cli import main as cli_main
 
 REAL_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "physion_real" / "readout_labels.csv"
-FRAMES = 4
-
-
-def video(path: Path, value: int, frames: int = FRAMES) -> Path:
-    """A tiny 16x16 MP4 whose every pixel is ``value`` (grey), so tests can tell videos apart after decoding."""
-    return write_video(path, np.full((frames, 16, 16, 3), value, dtype=np.uint8), fps=30)
 
 
 def write_csv(path: Path, rows: dict[str, bool]) -> Path:
@@ -39,11 +31,6 @@ def write_csv(path: Path, rows: dict[str, bool]) -> Path:
 
 def mean_value(trial) -> float:
     return float(trial.frames.astype(np.float64).mean())
-
-
-def grey_levels(trials) -> list[int]:
-    """Each trial's grey level, to the nearest 10 (H.264 in yuv420p shifts flat greys by a unit or two)."""
-    return [int(round(mean_value(t) / 10) * 10) for t in trials]
 
 
 # ------------------------------------------------------------------------------------------ the real CSV
@@ -254,18 +241,6 @@ def test_mp4_folder_with_metadata_needs_a_split(tmp_path):
     (root / "metadata.json").write_text(json.dumps(entries))
     with pytest.raises(PhysionDataError, match=r"roll_0000_img.mp4: .*first_contact_frame=9 is outside the 4 frames"):
         import_layout(root, tmp_path / "store2", split_map={"*": "readout"}, progress=False)
-
-
-def write_tdw(path: Path, contact_frame: int | None, value: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((8, 8, 3), value, dtype=np.uint8)).save(buffer, format="PNG")
-    with h5py.File(path, "w") as f:
-        f.create_dataset("static/stimulus_name", data=f"{path.parent.name}_{path.stem}")
-        f.create_dataset("static/object_ids", data=np.array([1, 2]))
-        for t in range(5):
-            f.create_dataset(f"frames/{t:04d}/images/_img", data=np.frombuffer(buffer.getvalue(), dtype=np.uint8))
-            f.create_dataset(f"frames/{t:04d}/labels/target_contacting_zone", data=contact_frame is not None and t >= contact_frame)
 
 
 def test_hdf5_folder_imports_and_cross_checks_metadata(tmp_path):
