@@ -4,6 +4,13 @@ Frames come out as float32 (n, 3, res, res) in [-1, 1], resized with ``F.interpo
 Only the frames a sample needs are decoded. Every file is validated when the dataset is built: a bad one
 raises (CorruptTrialError / MissingLabelError naming it) or, with ``skip_bad=True``, is listed in
 ``dataset.skipped`` and left out, so ``__getitem__`` never swaps a broken sample for another.
+
+Frame numbers (``frame_offset``, ``num_frames``, starts, ``frame_indices``, ``first_contact_frame``) count video
+frames whatever the store keeps. A store generated with ``frame_stride`` s holds only video frames 0, s, 2s, ...:
+it serves any ``frame_offset`` that is a multiple of s (a clip's start is then a multiple of s too). A request it
+cannot serve, a ``frame_offset`` that is not a multiple of its stride or a ``resolution`` above the stored frames',
+raises UnservableRequest naming the file when the dataset is built, even with ``skip_bad`` (it is the store, not
+one bad file).
 """
 from __future__ import annotations
 
@@ -20,7 +27,7 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from physion.errors import MissingLabelError, PhysionDataError
-from physion.hdf5_header import TrialHeader, open_trial_file, read_header
+from physion.hdf5_header import TrialHeader, UnservableRequest, open_trial_file, read_header, stored_positions
 from physion.hdf5_read import read_images
 from physion.store import TrialStore
 
@@ -37,6 +44,22 @@ def to_model_frames(frames: np.ndarray, resolution: int | tuple[int, int]) -> to
     return (x / 127.5 - 1.0).clamp_(-1.0, 1.0)
 
 
+def check_serves(header: TrialHeader, resolution: int | tuple[int, int], frame_offset: int) -> None:
+    """UnservableRequest unless the trial file stores every frame and pixel a reader of ``resolution`` frames
+    ``frame_offset`` video frames apart needs."""
+    size = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
+    if size[0] > header.height or size[1] > header.width:
+        raise UnservableRequest(header.path, f"frames are stored at {header.height}x{header.width} px, "
+                                f"{size[0]}x{size[1]} asked for: generate the store at the model's resolution "
+                                "(or lower model.resolution) rather than upsampling")
+    if frame_offset % header.frame_stride:
+        s = header.frame_stride
+        raise UnservableRequest(header.path, f"stores only video frames 0, {s}, {2 * s}, ... (frame_stride {s}), "
+                                f"so frame_offset {frame_offset} would need "
+                                f"frames it does not hold: use a frame offset that is a multiple of "
+                                f"{header.frame_stride}, or generate with a frame stride that divides {frame_offset}")
+
+
 @dataclass
 class _Entry:
     """What a sample needs from a trial header, kept small (datasets may index tens of thousands of trials)."""
@@ -46,18 +69,17 @@ class _Entry:
     scenario: str
     label: bool | None
     first_contact_frame: int | None
-    frame_keys: np.ndarray  # (T,) bytes: frame group names in time order
+    frame_keys: np.ndarray  # (N,) bytes: stored frame group names in time order
     image_key: str
     size: tuple[int, int]
+    frame_stride: int
+    num_frames: int  # video frames
 
     @classmethod
     def from_header(cls, header: TrialHeader) -> "_Entry":
         return cls(header.path, header.name, header.scenario, header.label, header.first_contact_frame,
-                   np.array(header.frame_keys, dtype="S"), header.image_key, (header.height, header.width))
-
-    @property
-    def num_frames(self) -> int:
-        return len(self.frame_keys)
+                   np.array(header.frame_keys, dtype="S"), header.image_key, (header.height, header.width),
+                   header.frame_stride, header.num_frames)
 
 
 class _TrialFiles(Dataset, abc.ABC):
@@ -75,9 +97,10 @@ class _TrialFiles(Dataset, abc.ABC):
                 header = read_header(path)
                 if (split is not None and header.split not in (None, split)) or (wanted and header.scenario not in wanted):
                     continue  # an explicit file list is filtered like a store
+                check_serves(header, self.resolution, self.frame_offset)
                 self.entries.append(self._check(header))
             except PhysionDataError as err:
-                if not skip_bad:
+                if not skip_bad or isinstance(err, UnservableRequest):
                     raise
                 self.skipped.append({"path": str(err.path), "reason": err.problem})
         if self.skipped:
@@ -92,7 +115,9 @@ class _TrialFiles(Dataset, abc.ABC):
         return len(self.entries)
 
     def _load(self, entry: _Entry, indices: np.ndarray) -> torch.Tensor:
-        keys = [entry.frame_keys[t].decode() for t in indices]
+        """Decode the video frames ``indices`` of ``entry``."""
+        positions = stored_positions(entry.path, indices, entry.frame_stride, entry.num_frames)
+        keys = [entry.frame_keys[j].decode() for j in positions]
         with open_trial_file(entry.path) as f:
             frames = read_images(entry.path, f, keys, entry.image_key, entry.size)
         return to_model_frames(frames, self.resolution)
@@ -104,6 +129,7 @@ class ClipDataset(_TrialFiles):
     ``source`` is a store root (trials of ``split``, or all splits if None) or a list of trial files.
     Starts are drawn from ``default_rng([seed, epoch, index])``: reproducible, the same in any DataLoader
     worker, and new each epoch when the training loop calls ``set_epoch``. ``random_start=False`` starts at 0.
+    On a store with frame stride s, starts are multiples of s (the same draws as before when s is 1).
     """
 
     def __init__(self, source, split: str | None = None, num_frames: int = 16, frame_offset: int = 1,
@@ -126,9 +152,11 @@ class ClipDataset(_TrialFiles):
         self.epoch = int(epoch)
 
     def frame_indices(self, index: int) -> np.ndarray:
-        """The frame positions sample ``index`` reads this epoch."""
-        last_start = self.entries[index].num_frames - self.span
-        start = int(np.random.default_rng([self.seed, self.epoch, index]).integers(0, last_start + 1)) if self.random_start else 0
+        """The video frames sample ``index`` reads this epoch."""
+        entry = self.entries[index]
+        last_start = (entry.num_frames - self.span) // entry.frame_stride  # in stored frames
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        start = entry.frame_stride * int(rng.integers(0, last_start + 1)) if self.random_start else 0
         return start + self.frame_offset * np.arange(self.num_frames)
 
     def __getitem__(self, index: int) -> torch.Tensor:

@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 DEFAULT_COUNTS = SPLIT_SIZES
 
 
-def _check_args(resolution: int, num_frames: int, fps: int, workers: int, seed: int, max_tries: int) -> None:
+def _check_args(resolution: int, num_frames: int, fps: int, workers: int, seed: int, max_tries: int,
+                frame_stride: int) -> None:
     if resolution < 8:
         raise ValueError(f"resolution must be >= 8 pixels, got {resolution}")
+    if not isinstance(frame_stride, int) or not 1 <= frame_stride < num_frames:
+        raise ValueError(f"frame_stride must be an int in [1, num_frames), got {frame_stride!r} for {num_frames} frames")
     if num_frames <= OBSERVED_FRAMES:
         raise ValueError(
             f"num_frames must exceed the {OBSERVED_FRAMES} observed frames (positives first touch after them), "
@@ -72,6 +75,7 @@ def generate(
     seed: int = 0,
     max_tries: int = 50,
     progress: bool = True,
+    frame_stride: int = 1,
 ) -> dict[str, Any]:
     """Generate (or complete) the store at ``out``; returns the manifest written to ``out/manifest.json``.
 
@@ -79,14 +83,17 @@ def generate(
     counts:    trials per scenario per split, e.g. ``{"training": 2000, "readout": 1000, "test": 150}``.
     shard:     ``(I, N)``: only the trials at positions I mod N of the global order (split, scenario, index).
     max_tries: attempts per trial to get a valid trial with the wanted label before TrialGenerationError.
+    frame_stride: render and store only video frames 0, s, 2s, ... of the ``num_frames`` (e.g. a run's frame
+               offset); physics, labels, per-frame contacts and first contacts still cover every frame, so each
+               trial equals the unstrided one (same seed) with every s-th frame kept.
     """
     root = Path(out)
     counts = check_counts(DEFAULT_COUNTS if counts is None else counts)
     check_shard(shard)
-    _check_args(resolution, num_frames, fps, workers, seed, max_tries)
+    _check_args(resolution, num_frames, fps, workers, seed, max_tries, frame_stride)
     specs, described = resolve_scenarios(scenarios)
-    settings = settings_dict(resolution, num_frames, fps, seed, max_tries)
-    simulation = SimulationSettings(resolution, num_frames, fps, seed, max_tries)
+    settings = settings_dict(resolution, num_frames, fps, seed, max_tries, frame_stride)
+    simulation = SimulationSettings(resolution, num_frames, fps, seed, max_tries, frame_stride)
     store = TrialStore(root)
 
     with store_lock(root):

@@ -18,12 +18,35 @@ import numpy as np
 from physion.errors import CorruptTrialError, PhysionDataError
 from physion.hdf5_layout import CONTACT_LABEL, IMAGE_KEYS, image_size
 from physion.scenario_names import scenario_from_stimulus_name
-from physion.trial import FPS, SCENARIOS, SPLITS, Trial
+from physion.trial import FPS, SCENARIOS, SPLITS, Trial, stored_count
+
+
+class UnservableRequest(PhysionDataError):
+    """A read the trial file cannot serve as asked (frames it does not store, more pixels than it holds): an error
+    rather than other frames or upsampled ones. Stores are uniform, so datasets raise it even with skip_bad."""
+
+
+def stored_positions(path: str | Path, indices, frame_stride: int, video_frames: int) -> np.ndarray:
+    """Positions among the stored frames of the video frames ``indices``; UnservableRequest for any frame
+    the file does not hold (not a multiple of its stride, or past its end)."""
+    indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+    if indices.size and (indices.min() < 0 or indices.max() >= video_frames):
+        raise UnservableRequest(path, f"video frames {indices.min()}..{indices.max()} asked for, the trial has "
+                                f"{video_frames}")
+    off = indices[indices % frame_stride != 0]
+    if off.size:
+        raise UnservableRequest(
+            path, f"stores only video frames 0, {frame_stride}, {2 * frame_stride}, ... (frame_stride {frame_stride}), "
+            f"so it cannot serve "
+            f"frame(s) {off[:5].tolist()}: read with a frame offset (and starts) that are multiples of "
+            f"{frame_stride}, or generate the store with a stride that divides the run's frame offset")
+    return indices // frame_stride
 
 
 @dataclass
 class TrialHeader:
-    """What a trial file says without decoding its pixels. ``frame_keys`` are frame group names in time order."""
+    """What a trial file says without decoding its pixels. ``frame_keys`` are the stored frame groups in time order:
+    key ``j`` holds video frame ``j * frame_stride`` of the ``video_frames`` the trial lasts."""
 
     path: Path
     name: str
@@ -44,20 +67,34 @@ class TrialHeader:
     seed: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
     is_ours: bool = False
+    frame_stride: int = 1
+    video_frames: int | None = None  # None: one video frame per stored frame
 
     @property
     def num_frames(self) -> int:
+        """Video frames the trial lasts (contacts and first_contact_frame count in these)."""
+        return len(self.frame_keys) if self.video_frames is None else self.video_frames
+
+    @property
+    def stored_frames(self) -> int:
         return len(self.frame_keys)
 
+    def positions(self, indices) -> np.ndarray:
+        """Stored positions of the video frames ``indices`` (UnservableRequest for frames not stored)."""
+        return stored_positions(self.path, indices, self.frame_stride, self.num_frames)
+
     def unloaded_frames(self, count: int | None = None) -> np.ndarray:
-        """A read-only zero-stride (count, H, W, 3) uint8 view: the frames' shape without their pixels."""
-        count = self.num_frames if count is None else count
+        """A read-only zero-stride (count, H, W, 3) uint8 view of ``count`` stored frames: shape without pixels."""
+        count = self.stored_frames if count is None else count
         return np.broadcast_to(np.zeros((), dtype=np.uint8), (count, self.height, self.width, 3))
 
-    def to_trial(self, frames: np.ndarray | None = None, **per_frame: np.ndarray | None) -> Trial:
-        """A ``Trial`` of this header with the given frames (default: ``unloaded_frames()``) and per-frame arrays."""
+    def to_trial(self, frames: np.ndarray | None = None, video_frames: int | None = None,
+                 **per_frame: np.ndarray | None) -> Trial:
+        """A ``Trial`` of this header with the given stored frames (default: ``unloaded_frames()``), lasting
+        ``video_frames`` (default: the whole trial), and per-frame arrays."""
         frames = self.unloaded_frames() if frames is None else frames
-        contacts = None if self.contacts is None else self.contacts[: frames.shape[0]]
+        video_frames = self.num_frames if video_frames is None else video_frames
+        contacts = None if self.contacts is None else self.contacts[:video_frames]
         return Trial(
             name=self.name,
             scenario=self.scenario,
@@ -73,6 +110,8 @@ class TrialHeader:
             seed=self.seed,
             split=self.split,
             params=dict(self.params),
+            frame_stride=self.frame_stride,
+            video_frames=None if self.frame_stride == 1 and video_frames == frames.shape[0] else video_frames,
             **per_frame,
         )
 
@@ -116,7 +155,8 @@ def read_header(path: str | Path, f: h5py.File | None = None) -> TrialHeader:
     static = static if isinstance(static, h5py.Group) else {}
     is_ours = "scenario" in static
     name = _text(static, "stimulus_name") or f"{path.parent.name}_{path.stem}"  # tdw_physics' own naming rule
-    contacts = _per_frame_contacts(path, static, frames, frame_keys)
+    frame_stride, video_frames = _stride(path, static, len(frame_keys))
+    contacts = _per_frame_contacts(path, static, frames, frame_keys, video_frames)
     label, first_contact = _labels(path, static, contacts)
     object_ids = [int(i) for i in np.asarray(static["object_ids"][()]).reshape(-1)] if "object_ids" in static else []
     object_names = [_decode(n) for n in np.asarray(static["model_names"][()]).reshape(-1)] if "model_names" in static else []
@@ -142,6 +182,8 @@ def read_header(path: str | Path, f: h5py.File | None = None) -> TrialHeader:
         seed=int(static["seed"][()]) if "seed" in static else None,
         params=_params(path, static),
         is_ours=is_ours,
+        frame_stride=frame_stride,
+        video_frames=None if frame_stride == 1 and video_frames == len(frame_keys) else video_frames,
     )
 
 
@@ -154,12 +196,27 @@ def _sorted_frame_keys(path: Path, frames: h5py.Group) -> list[str]:
     return sorted(keys, key=int)
 
 
-def _per_frame_contacts(path: Path, static, frames: h5py.Group, frame_keys: list[str]) -> np.ndarray | None:
-    if "contacts" in static:  # ours: the per-frame labels gathered in one array
+def _stride(path: Path, static, stored: int) -> tuple[int, int]:
+    """(frame_stride, video frames): 1 and the stored count for files without them (real Physion, older stores)."""
+    stride = int(static["frame_stride"][()]) if "frame_stride" in static else 1
+    video_frames = int(static["video_frames"][()]) if "video_frames" in static else stored
+    if stride < 1:
+        raise CorruptTrialError(path, f"static/frame_stride is {stride}, must be >= 1")
+    if stored_count(video_frames, stride) != stored:
+        raise CorruptTrialError(path, f"{stored} stored frames, but static/video_frames {video_frames} at "
+                                f"static/frame_stride {stride} keep {stored_count(video_frames, stride)}")
+    return stride, video_frames
+
+
+def _per_frame_contacts(path: Path, static, frames: h5py.Group, frame_keys: list[str],
+                        video_frames: int) -> np.ndarray | None:
+    if "contacts" in static:  # ours: every video frame's label gathered in one array
         contacts = np.asarray(static["contacts"][()], dtype=bool).reshape(-1)
-        if len(contacts) != len(frame_keys):
-            raise CorruptTrialError(path, f"static/contacts has {len(contacts)} entries for {len(frame_keys)} frames")
+        if len(contacts) != video_frames:
+            raise CorruptTrialError(path, f"static/contacts has {len(contacts)} entries for {video_frames} frames")
         return contacts
+    if video_frames != len(frame_keys):  # per-group labels cover only the stored frames, not the whole trial
+        return None
     key = f"labels/{CONTACT_LABEL}"
     present = [k for k in frame_keys if key in frames[k]]
     if not present:

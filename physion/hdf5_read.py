@@ -11,17 +11,19 @@ import h5py
 import numpy as np
 
 from physion.errors import CorruptTrialError
-from physion.hdf5_header import TrialHeader, open_trial_file, read_header
+from physion.hdf5_header import TrialHeader, UnservableRequest, open_trial_file, read_header
 from physion.hdf5_layout import ID_KEYS, colors_to_segmentation, decode_image
 from physion.masks_rle import decode_segmentation
-from physion.trial import Trial
+from physion.trial import Trial, stored_count
 
-__all__ = ["read_trial", "read_frames", "read_images", "read_header", "open_trial_file", "TrialHeader"]
+__all__ = ["read_trial", "read_frames", "read_images", "read_header", "open_trial_file", "TrialHeader",
+           "UnservableRequest"]
 
 
 def read_frames(path: str | Path, f: h5py.File, header: TrialHeader, indices: Sequence[int]) -> np.ndarray:
-    """Decode only the frames at ``indices`` (positions in time) -> (len(indices), H, W, 3) uint8."""
-    keys = [header.frame_keys[t] for t in indices]
+    """Decode only the video frames ``indices`` -> (len(indices), H, W, 3) uint8; a frame the file does not store
+    (its frame_stride skips it) raises UnservableRequest."""
+    keys = [header.frame_keys[j] for j in header.positions(indices)]
     return read_images(path, f, keys, header.image_key, (header.height, header.width))
 
 
@@ -46,18 +48,20 @@ def read_images(path: str | Path, f: h5py.File, frame_keys: Sequence[str], image
 def read_trial(path: str | Path, *, frames: bool = True, max_frames: int | None = None) -> Trial:
     """Read a trial file into a ``Trial`` (label, contacts and first contact always cover the whole trial).
 
-    ``max_frames`` keeps only the first frames (and per-frame arrays). ``frames=False`` decodes no pixels:
-    ``Trial.frames`` is then a read-only zero-stride view of shape (T, H, W, 3), so ``num_frames``,
-    ``resolution`` and ``metadata()`` stay right at no memory cost; segmentation is not read.
+    ``max_frames`` keeps only the first video frames (the stored ones among them, and per-frame arrays).
+    ``frames=False`` decodes no pixels: ``Trial.frames`` is then a read-only zero-stride view of shape
+    (N, H, W, 3), so ``num_frames``, ``resolution`` and ``metadata()`` stay right at no memory cost; segmentation
+    is not read. A strided file reads as a Trial with its ``frame_stride`` (frames hold video frames 0, s, 2s...).
     """
     path = Path(path)
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be at least 1, got {max_frames}")
     with open_trial_file(path) as f:
         header = read_header(path, f)
-        count = header.num_frames if max_frames is None else min(max_frames, header.num_frames)
+        video_frames = header.num_frames if max_frames is None else min(max_frames, header.num_frames)
+        count = stored_count(video_frames, header.frame_stride)
         if frames:
-            pixels = read_frames(path, f, header, range(count))
+            pixels = read_frames(path, f, header, header.frame_stride * np.arange(count))
             segmentation = _read_segmentation(path, f, header, count)
         else:
             pixels = header.unloaded_frames(count)
@@ -65,7 +69,7 @@ def read_trial(path: str | Path, *, frames: bool = True, max_frames: int | None 
         num_objects = len(header.object_ids)
         positions = _per_frame_array(path, f, header.frame_keys[:count], "objects/positions", (num_objects, 3))
         velocities = _per_frame_array(path, f, header.frame_keys[:count], "objects/velocities", (num_objects, 3))
-    return header.to_trial(pixels, segmentation=segmentation, positions=positions, velocities=velocities)
+    return header.to_trial(pixels, video_frames, segmentation=segmentation, positions=positions, velocities=velocities)
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

@@ -17,7 +17,7 @@ from physion.hdf5_layout import (
     segmentation_to_colors,
 )
 from physion.masks_rle import encode_segmentation
-from physion.trial import Trial
+from physion.trial import Trial, stored_count
 
 # HDF5 1.8 object formats: readable by any HDF5 since 2008, and their compact object headers halve the file
 # (a 150-frame trial holds ~1500 small datasets, whose headers outweigh the PNG bytes with the default format).
@@ -39,8 +39,9 @@ def write_trial(path: str | Path, trial: Trial) -> Path:
             f.attrs["format_version"] = FORMAT_VERSION
             _write_static(f.create_group("static"), trial, colors)
             frames = f.create_group("frames")
-            for t in range(trial.num_frames):
-                _write_frame(frames.create_group(FRAME_KEY.format(t)), trial, t, colors)
+            # Frame groups number the stored frames 0000, 0001, ...; static/frame_stride maps them to video frames.
+            for j in range(trial.stored_frames):
+                _write_frame(frames.create_group(FRAME_KEY.format(j)), trial, j, colors)
     return Path(path)
 
 
@@ -54,6 +55,8 @@ def _write_static(static: h5py.Group, trial: Trial, colors: np.ndarray) -> None:
     # ours
     static.create_dataset("scenario", data=trial.scenario)
     static.create_dataset("fps", data=int(trial.fps))
+    static.create_dataset("frame_stride", data=int(trial.frame_stride))
+    static.create_dataset("video_frames", data=int(trial.num_frames))
     static.create_dataset("params_json", data=json.dumps(trial.params, sort_keys=True))
     if trial.contacts is not None:  # the per-frame labels in one array, so headers read them in one go
         static.create_dataset("contacts", data=np.asarray(trial.contacts, dtype=bool))
@@ -71,6 +74,7 @@ def _write_static(static: h5py.Group, trial: Trial, colors: np.ndarray) -> None:
 
 
 def _write_frame(group: h5py.Group, trial: Trial, t: int, colors: np.ndarray) -> None:
+    """Stored frame ``t`` (video frame ``t * frame_stride``)."""
     # Groups are created explicitly (cheaper than "a/b" paths); PNG bytes are already compressed, so no gzip.
     images = group.create_group("images")
     images.create_dataset("_img", data=encode_png(trial.frames[t]))
@@ -81,8 +85,8 @@ def _write_frame(group: h5py.Group, trial: Trial, t: int, colors: np.ndarray) ->
         masks.attrs["size"] = np.asarray(seg.shape, dtype=np.int64)  # one size for all masks of the frame
         for k, rle in enumerate(encode_segmentation(seg, len(trial.object_ids))):
             masks.create_dataset(str(k), data=np.frombuffer(rle["counts"], dtype=np.uint8))
-    if trial.contacts is not None:
-        group.create_group("labels").create_dataset(CONTACT_LABEL, data=bool(trial.contacts[t]))
+    if trial.contacts is not None:  # this frame's own contact; static/contacts keeps every video frame's
+        group.create_group("labels").create_dataset(CONTACT_LABEL, data=bool(trial.contacts[t * trial.frame_stride]))
     if trial.positions is not None or trial.velocities is not None:
         objects = group.create_group("objects")
         for key in ("positions", "velocities"):
@@ -103,7 +107,13 @@ def validate_trial(trial: Trial) -> None:
         fail("has no frames")
     if 0 in frames.strides:
         fail("frames were not loaded (read with frames=False); read the trial with frames=True to rewrite it")
-    num_frames, height, width = frames.shape[:3]
+    stored, height, width = frames.shape[:3]
+    stride, num_frames = trial.frame_stride, trial.num_frames
+    if not isinstance(stride, (int, np.integer)) or stride < 1:
+        fail(f"frame_stride must be an int >= 1, got {stride!r}")
+    if stored_count(num_frames, stride) != stored:
+        fail(f"{stored} stored frames, but {num_frames} video frames at frame_stride {stride} keep "
+             f"{stored_count(num_frames, stride)}")
     num_objects = len(trial.object_ids)
     if len(set(trial.object_ids)) != num_objects:
         fail(f"object_ids are not unique: {trial.object_ids}")
@@ -115,9 +125,9 @@ def validate_trial(trial: Trial) -> None:
             fail(f"{role}={index} is outside the {num_objects} objects")
     expected = {
         "contacts": (num_frames,),
-        "segmentation": (num_frames, height, width),
-        "positions": (num_frames, num_objects, 3),
-        "velocities": (num_frames, num_objects, 3),
+        "segmentation": (stored, height, width),
+        "positions": (stored, num_objects, 3),
+        "velocities": (stored, num_objects, 3),
     }
     for key, shape in expected.items():
         value = getattr(trial, key)

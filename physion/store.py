@@ -4,7 +4,8 @@ Layout::
 
     ROOT/manifest.json                          written by the generator
     ROOT/<split>/<Scenario>/<name>.hdf5         one trial (<Scenario>: one of SCENARIOS, or a plug-in's name)
-    ROOT/<split>/<Scenario>/metadata.json       list of Trial.metadata() dicts, as real Physion has
+    ROOT/<split>/<Scenario>/metadata.json       list of Trial.metadata() dicts, as real Physion has (plus each
+                                                trial's frame_stride and stored resolution [H, W])
 
 HDF5 keys shared with tdw_physics (so one reader serves our files and real Physion's):
 
@@ -21,10 +22,14 @@ HDF5 keys shared with tdw_physics (so one reader serves our files and real Physi
 Ours (a file without ``static/scenario`` is read as a real tdw_physics file):
 
     static/scenario, static/fps, static/params_json (json of Trial.params)
+    static/frame_stride, static/video_frames   s and T: the trial lasts T video frames, the frame groups
+                                         0000, 0001, ... hold video frames 0, s, 2s, ... (ceil(T / s) groups);
+                                         absent = 1 and the number of groups (real Physion, older stores)
     static/first_contact_frame           int, -1 = no contact / unknown
     static/seed, static/agent_index, static/patient_index, static/label, static/split
                                          each present only when known
-    static/contacts                      (T,) bool, the per-frame target_contacting_zone in one array (only if known)
+    static/contacts                      (T,) bool, every video frame's target_contacting_zone (only if known);
+                                         a frame group's labels/ entry is its own video frame's
     frames/%04d/masks_rle/<k>            COCO RLE counts (1-D uint8 bytes) of the mask of object k (= object_ids[k],
                                          k from 0), every object every frame; group attr ``size`` = [H, W]
     root attrs writer="vdt-physion", format_version

@@ -15,15 +15,20 @@ from physion.trial import OBSERVED_FRAMES, SPLITS
 MANIFEST_NAME = "manifest.json"
 # Settings that must agree between a store and any run or shard that adds trials to it. Not max_tries: a larger one
 # only lets a rerun finish trials that ran out of tries, the trials already written stay the same.
-SETTING_KEYS = ("generator_version", "resolution", "num_frames", "fps", "seed")
+SETTING_KEYS = ("generator_version", "resolution", "num_frames", "fps", "seed", "frame_stride")
+# What a manifest written before a setting existed meant by it.
+SETTING_DEFAULTS = {"frame_stride": 1}
 FIRST_CONTACT_BIN = 15  # frames (0.5 s at 30 fps) per histogram bin
 
 
-def settings_dict(resolution: int, num_frames: int, fps: int, seed: int, max_tries: int) -> dict[str, Any]:
+def settings_dict(resolution: int, num_frames: int, fps: int, seed: int, max_tries: int,
+                  frame_stride: int = 1) -> dict[str, Any]:
+    """``num_frames`` counts video frames; the trial files store every ``frame_stride``-th, at ``resolution`` px."""
     return {
         "generator_version": GENERATOR_VERSION,
         "resolution": resolution,
         "num_frames": num_frames,
+        "frame_stride": frame_stride,
         "fps": fps,
         "seed": seed,
         "max_tries": max_tries,

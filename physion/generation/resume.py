@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from physion.errors import PhysionDataError
-from physion.generation.manifest import SETTING_KEYS, manifest_path
+from physion.generation.manifest import SETTING_DEFAULTS, SETTING_KEYS, manifest_path
 
 log = logging.getLogger(__name__)
 TEMP_GLOB = ".*.tmp"  # physion.atomic's temporary names
@@ -36,10 +36,13 @@ def load_manifest(root: str | Path) -> dict[str, Any] | None:
 
 def settings_conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Human-readable differences in the settings that must agree, e.g. ``resolution: 64 (store) vs 128 (this run)``."""
+    def get(settings: dict[str, Any], key: str) -> Any:
+        return settings.get(key, SETTING_DEFAULTS.get(key))
+
     return [
-        f"{key}: {old.get(key)!r} (store) vs {new.get(key)!r} (this run)"
+        f"{key}: {get(old, key)!r} (store) vs {get(new, key)!r} (this run)"
         for key in SETTING_KEYS
-        if old.get(key) != new.get(key)
+        if get(old, key) != get(new, key)
     ]
 
 

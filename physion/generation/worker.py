@@ -15,7 +15,7 @@ from physion.generation.plan import TrialJob
 from physion.generation.seeds import trial_seed, wanted_label
 from physion.scenarios import load_scenario
 from physion.store import write_trial
-from physion.trial import Trial
+from physion.trial import Trial, stored_count
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class SimulationSettings:
     fps: int
     base_seed: int
     max_tries: int
+    frame_stride: int = 1  # store video frames 0, s, 2s, ... (physics and labels still cover every frame)
 
 
 class TrialGenerationError(RuntimeError):
@@ -50,12 +51,14 @@ def _scenario_class(spec: str) -> type:
 
 
 def _check_shape(trial: Trial, job: TrialJob, settings: SimulationSettings) -> None:
-    expected = (settings.num_frames, settings.resolution, settings.resolution, 3)
-    if trial.frames.shape != expected or trial.label is None:
+    expected = (stored_count(settings.num_frames, settings.frame_stride), settings.resolution, settings.resolution, 3)
+    if (trial.frames.shape != expected or trial.label is None or trial.frame_stride != settings.frame_stride
+            or trial.num_frames != settings.num_frames):
         raise TrialGenerationError(
             job.split, job.scenario, job.index,
-            f"scenario {job.spec!r} returned frames of shape {trial.frames.shape} and label {trial.label!r}; "
-            f"expected shape {expected} and a bool label",
+            f"scenario {job.spec!r} returned frames of shape {trial.frames.shape} at frame_stride "
+            f"{trial.frame_stride} over {trial.num_frames} frames and label {trial.label!r}; expected shape "
+            f"{expected} at frame_stride {settings.frame_stride} over {settings.num_frames} frames and a bool label",
         )
 
 
@@ -68,8 +71,11 @@ def simulate_wanted(job: TrialJob, settings: SimulationSettings) -> tuple[Trial,
         seed = trial_seed(settings.base_seed, job.split, job.scenario, job.index, attempt)
         try:
             # A fresh instance per attempt: nothing can leak between trials, so a trial's bytes depend only on its seed.
+            # frame_stride only when striding, so plugins overriding simulate() without it still generate unstrided.
+            strided = {"frame_stride": settings.frame_stride} if settings.frame_stride != 1 else {}
             trial = cls().simulate(
-                seed, resolution=settings.resolution, num_frames=settings.num_frames, fps=settings.fps, want_label=want
+                seed, resolution=settings.resolution, num_frames=settings.num_frames, fps=settings.fps, want_label=want,
+                **strided,
             )
         except RejectedTrial as rejection:
             reasons[f"rejected: {rejection}"] += 1

@@ -45,7 +45,7 @@ from physion.engine import FLOOR_COLORS, WALL_COLORS, Camera, CameraRig, Materia
 from physion.engine.palette import pick
 from physion.engine.shapes import Vec3
 from physion.errors import RejectedTrial
-from physion.trial import FPS, OBSERVED_FRAMES, Trial
+from physion.trial import FPS, OBSERVED_FRAMES, Trial, stored_count
 
 ROOM_HALF_EXTENT = 8.0  # metres from the origin to each wall: beyond every scene and camera
 ROOM_HEIGHT = 4.0
@@ -140,14 +140,16 @@ class Scenario(ABC):
 
     # ------------------------------------------------------------------------------------------- simulation
     def simulate(self, seed: int, resolution: int = 128, num_frames: int = 150, fps: int = FPS,
-                 want_label: bool | None = None) -> Trial:
+                 want_label: bool | None = None, frame_stride: int = 1) -> Trial:
         """Simulate and render one trial; deterministic in (seed, resolution, num_frames, fps, want_label).
 
+        ``frame_stride`` s renders and keeps only video frames 0, s, 2s, ...; physics, contacts, the label and
+        the first contact still cover every frame, so the trial is the unstrided one with every s-th frame kept.
         Raises ``RejectedTrial`` for an invalid draw; the caller moves on to another seed.
         """
-        if int(seed) < 0 or resolution < 8 or num_frames < 1 or fps < 1:
-            raise ValueError(f"need seed >= 0, resolution >= 8, num_frames >= 1, fps >= 1; got "
-                             f"{seed}, {resolution}, {num_frames}, {fps}")
+        if int(seed) < 0 or resolution < 8 or num_frames < 1 or fps < 1 or frame_stride < 1:
+            raise ValueError(f"need seed >= 0, resolution >= 8, num_frames >= 1, fps >= 1, frame_stride >= 1; got "
+                             f"{seed}, {resolution}, {num_frames}, {fps}, {frame_stride}")
         # Separate streams: the scene's draws do not shift when the camera's change, and vice versa.
         scene_seq, view_seq = np.random.SeedSequence(int(seed)).spawn(2)
         scene_rng, view_rng = np.random.default_rng(scene_seq), np.random.default_rng(view_seq)
@@ -163,7 +165,7 @@ class Scenario(ABC):
             if depth > self.max_start_overlap:
                 raise RejectedTrial(f"{names[bodies.index(a)]} and {names[bodies.index(b)]} overlap by "
                                     f"{depth * 1000:.1f} mm at the start")
-            record = self._run(world, scene, camera, bodies, names, resolution)
+            record = self._run(world, scene, camera, bodies, names, resolution, frame_stride)
         frames, segmentation, contacts, positions, velocities = record
         label = bool(contacts.any())
         params = {
@@ -184,6 +186,7 @@ class Scenario(ABC):
             contacts=contacts, first_contact_frame=int(np.argmax(contacts)) if label else None,
             segmentation=segmentation, object_ids=bodies, object_names=names, agent_index=0, patient_index=1,
             positions=positions, velocities=velocities, seed=int(seed), params=params,
+            frame_stride=frame_stride, video_frames=None if frame_stride == 1 else num_frames,
         )
 
     def _objects(self, world: World, scene: SceneObjects, floor: int, walls: int) -> tuple[list[str], list[int]]:
@@ -202,14 +205,16 @@ class Scenario(ABC):
         return names, bodies
 
     def _run(self, world: World, scene: SceneObjects, camera: Camera, bodies: list[int], names: list[str],
-             resolution: int):
-        """Step, track contacts and render every frame; frame 0 is the initial state."""
+             resolution: int, frame_stride: int = 1):
+        """Step and track contacts every frame, render and record every ``frame_stride``-th; frame 0 is the
+        initial state."""
         count, num_frames = len(bodies), world.num_frames
-        frames = np.empty((num_frames, resolution, resolution, 3), dtype=np.uint8)
-        segmentation = np.empty((num_frames, resolution, resolution), dtype=np.int32)
+        stored = stored_count(num_frames, frame_stride)
+        frames = np.empty((stored, resolution, resolution, 3), dtype=np.uint8)
+        segmentation = np.empty((stored, resolution, resolution), dtype=np.int32)
         contacts = np.zeros(num_frames, dtype=bool)
-        positions = np.empty((num_frames, count, 3), dtype=np.float32)
-        velocities = np.empty((num_frames, count, 3), dtype=np.float32)
+        positions = np.empty((stored, count, 3), dtype=np.float32)
+        velocities = np.empty((stored, count, 3), dtype=np.float32)
         # Body id -> segmentation index (1-based position in ``bodies``); the renderer writes -1 for no body.
         lookup = np.zeros(max(bodies) + 2, dtype=np.int32)
         lookup[np.asarray(bodies) + 1] = np.arange(1, count + 1, dtype=np.int32)
@@ -219,14 +224,19 @@ class Scenario(ABC):
             if touched and t < OBSERVED_FRAMES:
                 raise RejectedTrial(f"first agent-patient contact at frame {t}, inside the {OBSERVED_FRAMES} "
                                     "observed frames")
+            # States every frame: a soft body's velocity is measured since the previous state call.
+            states = [world.state(body) for body in bodies]
+            if t % frame_stride:
+                continue
+            j = t // frame_stride
             rgb, ids = render(world, camera, resolution)
-            frames[t] = rgb
-            segmentation[t] = lookup[ids + 1]
+            frames[j] = rgb
+            segmentation[j] = lookup[ids + 1]
             if t == 0:
                 for role in ("agent", "patient", *scene.visible):
                     visible = int(np.count_nonzero(segmentation[0] == names.index(role) + 1))
                     if visible < min_pixels:
                         raise RejectedTrial(f"{role} shows {visible} pixels in the first frame (< {min_pixels})")
-            for k, body in enumerate(bodies):
-                positions[t, k], velocities[t, k] = world.state(body)
+            for k, (position, velocity) in enumerate(states):
+                positions[j, k], velocities[j, k] = position, velocity
         return frames, segmentation, contacts, positions, velocities

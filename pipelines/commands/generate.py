@@ -28,7 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test", type=_count, default=DEFAULT_COUNTS["test"],
                         help="trials per scenario in the test split")
     parser.add_argument("--resolution", type=_positive, default=128, help="square frame size in pixels")
-    parser.add_argument("--frames", type=_positive, default=150, help="frames per trial")
+    parser.add_argument("--frames", type=_positive, default=150, help="video frames per trial (physics and labels)")
+    parser.add_argument("--frame-stride", type=_positive, default=1, metavar="K",
+                        help="render and store only every K-th video frame (e.g. the model's frame offset); "
+                             "labels and first contacts still come from every frame")
     parser.add_argument("--fps", type=_positive, default=30)
     parser.add_argument("--workers", type=_positive, default=2, help="worker processes")
     parser.add_argument("--shard", type=_shard, metavar="I/N",
@@ -93,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
 def _generate_or_merge(args: argparse.Namespace) -> dict:
     from physion.generate import generate, merge_shards
 
+    if args.preview and args.frame_stride != 1:
+        # physion.preview indexes frames by video frame; on a strided store it would show the wrong ones.
+        raise SystemExit("--preview needs every frame stored: it does not go with --frame-stride > 1")
     if args.merge:
         if args.shard is not None:
             raise SystemExit("--merge and --shard do not go together: merge writes one unsharded store")
@@ -101,6 +107,7 @@ def _generate_or_merge(args: argparse.Namespace) -> dict:
         args.out, args.scenarios, {"training": args.training, "readout": args.readout, "test": args.test},
         resolution=args.resolution, num_frames=args.frames, fps=args.fps, workers=args.workers,
         shard=args.shard, seed=args.seed, max_tries=args.max_tries, progress=not args.no_progress,
+        frame_stride=args.frame_stride,
     )
 
 

@@ -25,7 +25,8 @@ class StageConflictError(RuntimeError):
 def _stage_inputs(config: PhysionRunConfig, stage: str) -> list:
     c = config
     return {
-        "generate": [c.data],
+        # the resolved render resolution and frame stride: with their 'model' defaults they follow the model section
+        "generate": [c.data] + ([c.data.generation(c.model)] if c.data.source == "generate" else []),
         "pretrain": [c.protocol, c.latent, c.model, c.pretrain, c.seed],
         "rollout": [c.rollout],
         "extract": [c.extract],

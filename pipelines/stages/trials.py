@@ -15,13 +15,16 @@ def horizon(ctx: RunContext, scenario: str) -> int:
     """Last video frame (exclusive) every trial of ``scenario`` reaches: the config's, else the shortest trial."""
     if ctx.config.rollout.horizon is not None:
         return ctx.config.rollout.horizon
-    return _shortest(str(ctx.store), scenario, tuple(ctx.splits))
+    m = ctx.config.model
+    return _shortest(str(ctx.store), scenario, tuple(ctx.splits), m.frame_offset, m.resolution)
 
 
 @lru_cache(maxsize=None)
-def _shortest(store: str, scenario: str, splits: tuple[str, ...]) -> int:
+def _shortest(store: str, scenario: str, splits: tuple[str, ...], frame_offset: int, resolution: int) -> int:
+    # The run's frame offset and resolution: a store keeping only those frames (data.frame_stride) serves them.
     lengths = [e.num_frames for split in splits
-               for e in TrialDataset(store, split=split, num_frames=OBSERVED_FRAMES + 1, scenarios=[scenario]).entries]
+               for e in TrialDataset(store, split=split, num_frames=OBSERVED_FRAMES + 1, frame_offset=frame_offset,
+                                     resolution=resolution, scenarios=[scenario]).entries]
     return min(lengths)
 
 

@@ -11,10 +11,12 @@ from torch.utils.data import DataLoader
 
 from physion.datasets import ClipDataset, TrialDataset, to_model_frames
 from physion.errors import CorruptTrialError, MissingLabelError, PhysionDataError
+from physion.hdf5_header import UnservableRequest
 from physion.store import TrialStore, write_trial
 from physion.trial import Trial
 
 T, SIZE = 40, 8
+OBSERVED_FRAMES_SMALL = 15  # an observed window that ends between two stored frames
 
 
 def indexed_trial(name: str, scenario: str = "Collide", split: str = "training", num_frames: int = T,
@@ -114,3 +116,64 @@ def test_corrupt_trial_fails_at_construction_or_is_listed(store):
     assert "not a readable HDF5 file" in ds.skipped[0]["reason"]
     assert [e.name for e in ds.entries] == ["c0", "c2", "d0"]
     assert all(ds[i].shape == (4, 3, SIZE, SIZE) for i in range(len(ds)))  # every kept sample loads
+
+
+# ---------------------------------------------------------------------------------------------------- strided stores
+
+
+def strided_trial(name: str, stride: int, split: str = "training", num_frames: int = T, first: int = 21) -> Trial:
+    """``indexed_trial`` with only video frames 0, s, 2s, ... stored (pixel value 5 * video frame)."""
+    full = indexed_trial(name, split=split, num_frames=num_frames, first=first)
+    contacts = np.arange(num_frames) >= first  # contact first at a frame the stride does not store
+    return Trial(name=name, scenario=full.scenario, split=split, frames=full.frames[::stride], label=True,
+                 contacts=contacts, first_contact_frame=first, frame_stride=stride, video_frames=num_frames)
+
+
+@pytest.fixture
+def strided_store(tmp_path) -> Path:
+    s = TrialStore(tmp_path)
+    for i in range(3):
+        write_trial(s.trial_path("training", "Collide", f"c{i}"), strided_trial(f"c{i}", 2))
+    write_trial(s.trial_path("readout", "Collide", "r0"), strided_trial("r0", 2, split="readout", num_frames=39))
+    return tmp_path
+
+
+def test_clip_dataset_reads_every_kth_video_frame_of_a_strided_store(strided_store):
+    ds = ClipDataset(strided_store, "training", num_frames=4, frame_offset=4, resolution=SIZE, seed=7)
+    assert ds.entries[0].num_frames == T and ds.entries[0].frame_stride == 2
+    starts = set()
+    for epoch in range(3):
+        ds.set_epoch(epoch)
+        for i in range(len(ds)):
+            indices = ds.frame_indices(i)
+            # video frame numbers, and the decoded pixels are those frames' (5 * t), not stored positions
+            assert frame_ids(ds[i]) == indices.tolist() and np.all(np.diff(indices) == 4)
+            assert indices[0] % 2 == 0 and indices[-1] <= T - 1
+            starts.add(int(indices[0]))
+    assert len(starts) > 2
+    fixed = ClipDataset(strided_store, "training", num_frames=5, frame_offset=2, resolution=SIZE, random_start=False)
+    assert frame_ids(fixed[0]) == [0, 2, 4, 6, 8]
+
+
+def test_trial_dataset_on_a_strided_store_keeps_video_frame_numbers(strided_store):
+    ds = TrialDataset(strided_store, "readout", num_frames=39, frame_offset=6, resolution=SIZE)
+    item = ds[0]
+    assert item["frame_indices"].tolist() == [0, 6, 12, 18, 24, 30, 36]  # 39 video frames, stored 0, 2, .., 38
+    assert frame_ids(item["frames"]) == [0, 6, 12, 18, 24, 30, 36]
+    assert item["first_contact_frame"] == 21 and item["label"].item() == 1.0  # from every frame, not the stored
+    assert ds.entries[0].num_frames == 39
+    observed = TrialDataset(strided_store, "readout", num_frames=OBSERVED_FRAMES_SMALL, frame_offset=2, resolution=SIZE)
+    assert frame_ids(observed[0]["frames"]) == list(range(0, OBSERVED_FRAMES_SMALL, 2))
+
+
+def test_a_strided_store_refuses_what_it_cannot_serve(strided_store):
+    for skip_bad in (False, True):  # the store, not one file: never skipped into an empty dataset
+        with pytest.raises(UnservableRequest, match=r"c0\.hdf5: stores only video frames 0, 2, 4, \.\.\. "
+                           r"\(frame_stride 2\), so frame_offset 3 would need frames it does not hold"):
+            ClipDataset(strided_store, "training", num_frames=4, frame_offset=3, resolution=SIZE, skip_bad=skip_bad)
+        with pytest.raises(UnservableRequest, match=r"r0\.hdf5: stores only video frames 0, 2"):
+            TrialDataset(strided_store, "readout", num_frames=30, frame_offset=1, resolution=SIZE, skip_bad=skip_bad)
+    with pytest.raises(UnservableRequest, match=r"c0\.hdf5: frames are stored at 8x8 px, 16x16 asked for"):
+        ClipDataset(strided_store, "training", num_frames=4, frame_offset=2, resolution=16)
+    with pytest.raises(UnservableRequest, match="8x8 px, 8x12 asked for"):
+        TrialDataset(strided_store, "readout", num_frames=30, frame_offset=2, resolution=(8, 12))

@@ -256,3 +256,82 @@ def test_cli_generates_with_previews_and_rejects_bad_shards(tmp_path, capsys):
         cli_main(["generate", "--out", str(out), "--shard", "2/2"])
     assert "shard 2/2 is invalid" in capsys.readouterr().err
 
+
+
+# ---------------------------------------------------------------------------------------------------- strided stores
+
+
+@pytest.fixture(scope="module")
+def strided_store(tmp_path_factory) -> Path:
+    """The ``store`` fixture's generation (same seed and settings) storing every 4th frame."""
+    root = tmp_path_factory.mktemp("strided")
+    generate(root, ["Collide"], COUNTS, workers=1, frame_stride=4, **SMALL)
+    return root
+
+
+def test_strided_store_is_the_unstrided_one_with_every_4th_frame(store, strided_store):
+    assert sorted(trial_files(strided_store)) == sorted(trial_files(store))
+    for key, path in trial_files(store).items():
+        full, kept = read_trial(path), read_trial(strided_store / key)
+        assert (kept.frame_stride, kept.num_frames, kept.stored_frames) == (4, FRAMES, FRAMES // 4)
+        # labels, every frame's contacts and the first contact come from every simulated frame
+        assert (kept.label, kept.first_contact_frame, kept.seed) == (full.label, full.first_contact_frame, full.seed)
+        assert np.array_equal(kept.contacts, full.contacts)
+        assert np.array_equal(kept.frames, full.frames[::4]) and np.array_equal(kept.segmentation, full.segmentation[::4])
+        assert np.array_equal(kept.positions, full.positions[::4])
+        assert kept.params == full.params
+    firsts = [read_header(p).first_contact_frame for p in trial_files(strided_store).values()]
+    assert any(f is not None and f % 4 for f in firsts)  # a first contact between two stored frames stays exact
+    ours, theirs = (json.loads((root / "manifest.json").read_text()) for root in (store, strided_store))
+    assert ours["trials"] == theirs["trials"] and ours["summary"] == theirs["summary"]
+    assert (ours["settings"]["frame_stride"], theirs["settings"]["frame_stride"]) == (1, 4)
+    metadata = TrialStore(strided_store).read_metadata("test", "Collide")
+    assert [(m["num_frames"], m["frame_stride"], m["resolution"]) for m in metadata] == [(FRAMES, 4, [RES, RES])] * 2
+
+
+def test_strided_generation_is_byte_identical_and_resumes(strided_store, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(strided_store, root)
+    victim = root / "training/Collide/Collide_training_00002.hdf5"
+    victim.unlink()
+    generate(root, ["Collide"], COUNTS, workers=1, frame_stride=4, **SMALL)
+    assert filecmp.cmp(victim, strided_store / "training/Collide/Collide_training_00002.hdf5", shallow=False)
+    with pytest.raises(PhysionDataError, match=r"frame_stride: 4 \(store\) vs 2 \(this run\)"):
+        generate(root, ["Collide"], COUNTS, workers=1, frame_stride=2, **SMALL)
+    with pytest.raises(ValueError, match="frame_stride must be an int in"):
+        generate(tmp_path / "other", ["Collide"], COUNTS, workers=1, frame_stride=0, **SMALL)
+
+
+def test_a_manifest_from_before_strides_resumes_as_stride_1(store, tmp_path):
+    root = tmp_path / "store"
+    shutil.copytree(store, root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    del manifest["settings"]["frame_stride"]
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    generate(root, ["Collide"], COUNTS, workers=1, **SMALL)  # nothing to do, and no settings conflict
+    with pytest.raises(PhysionDataError, match=r"frame_stride: 1 \(store\) vs 3 \(this run\)"):
+        generate(root, ["Collide"], COUNTS, workers=1, frame_stride=3, **SMALL)
+
+
+def test_cli_frame_stride(strided_store, tmp_path):
+    out = tmp_path / "cli"
+    argv = ["generate", "--out", str(out), "--scenario", "collide", "--training", "2", "--readout", "2", "--test", "2",
+            "--resolution", str(RES), "--frames", str(FRAMES), "--workers", "1", "--seed", "3", "--no-progress",
+            "--frame-stride", "4"]
+    assert cli_main(argv) == 0
+    assert all(filecmp.cmp(path, strided_store / key, shallow=False) for key, path in trial_files(out).items())
+    with pytest.raises(SystemExit, match="--preview needs every frame stored"):
+        cli_main([*argv, "--preview"])
+
+
+def test_a_run_generates_what_its_model_reads():
+    from pipelines.config.physion_run import DataConfig
+    from pipelines.config.sections import ModelConfig
+
+    model = ModelConfig(resolution=32, frame_offset=4)
+    assert DataConfig().generation(model) == (32, 4)  # default: follow the model
+    assert DataConfig(render_resolution=64, frame_stride=2).generation(model) == (64, 2)
+    with pytest.raises(ValueError, match=r"data.render_resolution \(16\) is below model.resolution \(32\)"):
+        DataConfig(render_resolution=16).generation(model)
+    with pytest.raises(ValueError, match=r"data.frame_stride \(3\) does not divide model.frame_offset \(4\)"):
+        DataConfig(frame_stride=3).generation(model)

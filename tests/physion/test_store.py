@@ -16,6 +16,8 @@ from physion.errors import CorruptTrialError, PhysionDataError
 from physion.hdf5_layout import segmentation_colors
 from physion.inspect import format_summary, summarize_store
 from physion.masks_rle import decode_mask, decode_segmentation, encode_mask, encode_segmentation
+from physion.hdf5_header import UnservableRequest, open_trial_file
+from physion.hdf5_read import read_frames
 from physion.store import TrialStore, read_header, read_trial, write_json_atomic, write_trial
 from physion.trial import OBSERVED_FRAMES, Trial
 from pipelines.cli import main as cli_main
@@ -159,6 +161,73 @@ def test_inconsistent_trials_are_refused_before_writing(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
+def strided(trial: Trial, stride: int) -> Trial:
+    """``trial`` keeping every ``stride``-th frame (and per-frame array), its labels over every frame."""
+    return Trial(
+        name=trial.name, scenario=trial.scenario, split=trial.split, seed=trial.seed, frames=trial.frames[::stride],
+        label=trial.label, contacts=trial.contacts, first_contact_frame=trial.first_contact_frame,
+        segmentation=trial.segmentation[::stride], object_ids=trial.object_ids, object_names=trial.object_names,
+        agent_index=0, patient_index=1, positions=trial.positions[::stride], velocities=trial.velocities[::stride],
+        params=trial.params, frame_stride=stride, video_frames=trial.num_frames,
+    )
+
+
+def test_strided_trial_round_trips_with_labels_of_every_frame(tmp_path):
+    full = make_trial(contact_from=5)  # T = 12 frames, contact from frame 5: not a stored frame at stride 3
+    path = write_trial(tmp_path / "s.hdf5", strided(full, 3))
+    with h5py.File(path, "r") as f:
+        assert sorted(f["frames"]) == ["0000", "0001", "0002", "0003"]  # video frames 0, 3, 6, 9
+        assert int(f["static/frame_stride"][()]) == 3 and int(f["static/video_frames"][()]) == T
+        assert [bool(f[f"frames/{k:04d}/labels/target_contacting_zone"][()]) for k in range(4)] == \
+            [bool(full.contacts[t]) for t in (0, 3, 6, 9)]
+    back = read_trial(path)
+    assert (back.frame_stride, back.num_frames, back.stored_frames) == (3, T, 4)
+    assert back.frame_indices.tolist() == [0, 3, 6, 9]
+    assert np.array_equal(back.frames, full.frames[::3]) and np.array_equal(back.segmentation, full.segmentation[::3])
+    assert np.array_equal(back.positions, full.positions[::3])
+    assert np.array_equal(back.contacts, full.contacts) and back.first_contact_frame == 5 and back.label is True
+    header = read_header(path)
+    assert (header.num_frames, header.stored_frames, header.frame_stride) == (T, 4, 3)
+    assert header.to_trial().metadata()["num_frames"] == T
+    with open_trial_file(path) as f:  # readers ask for video frames and get exactly those
+        assert np.array_equal(read_frames(path, f, header, [9, 3]), full.frames[[9, 3]])
+        with pytest.raises(UnservableRequest, match=r"s\.hdf5: stores only video frames 0, 3, 6, \.\.\. \(frame_stride 3\), so it cannot serve frame\(s\) \[4\]"):
+            read_frames(path, f, header, [3, 4])
+        with pytest.raises(UnservableRequest, match="video frames 0..12 asked for, the trial has 12"):
+            read_frames(path, f, header, [0, 12])
+    short = read_trial(path, max_frames=7)  # video frames 0..6: stored 0, 3, 6
+    assert short.num_frames == 7 and np.array_equal(short.frames, full.frames[[0, 3, 6]])
+    assert short.positions.shape[0] == 3 and len(short.contacts) == 7
+    assert np.array_equal(read_trial(write_trial(tmp_path / "again.hdf5", back)).frames, back.frames)
+
+
+def test_unstrided_files_read_as_stride_1(tmp_path):
+    path = write_trial(tmp_path / "t.hdf5", make_trial())
+    with h5py.File(path, "a") as f:  # a file written before the stride was recorded
+        del f["static/frame_stride"], f["static/video_frames"]
+    header = read_header(path)
+    assert (header.frame_stride, header.num_frames, header.stored_frames) == (1, T, T)
+    assert read_trial(path).frame_stride == 1 and read_trial(path).video_frames is None
+
+
+def test_inconsistent_strides_are_refused(tmp_path):
+    trial = strided(make_trial(), 3)
+    trial.frames = trial.frames[:3]
+    with pytest.raises(ValueError, match="3 stored frames, but 12 video frames at frame_stride 3 keep 4"):
+        write_trial(tmp_path / "bad.hdf5", trial)
+    trial = strided(make_trial(), 3)
+    trial.contacts = trial.contacts[::3]
+    with pytest.raises(ValueError, match=r"contacts has shape \(4,\), expected \(12,\)"):
+        write_trial(tmp_path / "bad.hdf5", trial)
+    assert not list(tmp_path.iterdir())
+    path = write_trial(tmp_path / "s.hdf5", strided(make_trial(), 3))
+    with h5py.File(path, "a") as f:
+        del f["static/video_frames"]
+        f["static/video_frames"] = 20
+    with pytest.raises(CorruptTrialError, match=r"s\.hdf5: 4 stored frames, but static/video_frames 20"):
+        read_header(path)
+
+
 # ------------------------------------------------------------------------------------------ real tdw_physics files
 
 
@@ -234,6 +303,12 @@ def test_store_paths_listing_and_metadata(tmp_path):
     entries = store.read_metadata("readout", "Collide")
     assert entries == [{**trials[1].metadata(), "file": "a_0000.hdf5"}, {**trials[0].metadata(), "file": "b_0001.hdf5"}]
     assert entries[1]["does_target_contact_zone"] is True and entries[1]["first_target_contact_zone_frame"] == 3
+    assert (entries[0]["num_frames"], entries[0]["frame_stride"], entries[0]["resolution"]) == (T, 1, [H, W])
+    write_trial(store.trial_path("readout", "Collide", "s_0003"), strided(make_trial("s_0003"), 4))
+    store.write_metadata("readout", "Collide")
+    entry = store.read_metadata("readout", "Collide")[-1]
+    assert (entry["file"], entry["num_frames"], entry["frame_stride"], entry["resolution"]) == \
+        ("s_0003.hdf5", T, 4, [H, W])
     with pytest.raises(ValueError, match="unknown split"):
         store.trial_path("train", "Collide", "x")
     with pytest.raises(ValueError, match="plain name"):
