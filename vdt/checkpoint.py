@@ -115,7 +115,11 @@ def save_model(path: str | Path, model: VDT, ema: VDT | None = None, extra: dict
 
 def load_model(path: str | Path, prefer_ema: bool = True, **overrides) -> VDT:
     """Build a VDT from one of our checkpoints (its saved config, updated with ``overrides``) and load its weights."""
-    obj = read_checkpoint(path)
+    return model_from_checkpoint(read_checkpoint(path), path, prefer_ema, **overrides)
+
+
+def model_from_checkpoint(obj: dict, path: str | Path = "<checkpoint>", prefer_ema: bool = True, **overrides) -> VDT:
+    """``load_model`` for a checkpoint object already read (``path`` only names it in errors)."""
     if "config" not in obj:
         raise CheckpointMismatchError(f"{path}: no 'config' entry; for official checkpoints build the model and "
                                       "use load_weights(model, path)")

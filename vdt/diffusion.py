@@ -1,5 +1,10 @@
-"""Gaussian diffusion as improved-DDPM / DiT define it: linear betas, epsilon prediction, learned-range variance
-trained with MSE + VLB, and timestep respacing. Masked: only positions with mask = 1 are noised and scored.
+"""Gaussian diffusion as improved-DDPM / DiT define it: linear betas, learned-range variance trained with MSE + VLB,
+and timestep respacing. Masked: only positions with mask = 1 are noised and scored.
+
+What the network predicts is the process's ``prediction``: "eps" (the noise; the official VDT's and DiT's), "v"
+(alpha * eps - sigma * x0) or "x0" (the clean data). All three reach the same x0 / eps through
+``predictions()``, so samplers and the VLB term work for each. ``loss_weighting="min_snr"`` weights each step's
+loss by min(SNR, gamma) on the x0 scale (Hang et al. 2023), which stops the near-clean steps from dominating.
 
 Why our own code rather than a library scheduler: diffusers' schedulers cover the sampling steps, but not the
 learned-variance VLB training terms nor mask conditioning; tests check our DDIM step against diffusers'.
@@ -22,10 +27,44 @@ def linear_betas(num_steps: int) -> np.ndarray:
     return np.linspace(scale * 1e-4, scale * 0.02, num_steps, dtype=np.float64)
 
 
+PREDICTIONS = ("eps", "v", "x0")
+LOSS_WEIGHTINGS = ("none", "min_snr")
+SPACINGS = ("linspace", "leading", "trailing", "quadratic")
+
+
+def spacing_string(kind: str, n: int) -> str:
+    """The ``space_timesteps`` string of ``n`` steps of spacing ``kind`` (one of SPACINGS)."""
+    prefixes = {"linspace": "", "leading": "ddim", "trailing": "trailing", "quadratic": "quad"}
+    if kind not in prefixes:
+        raise ValueError(f"unknown timestep spacing {kind!r}; choose one of {SPACINGS}")
+    return f"{prefixes[kind]}{n}"
+
+
 def space_timesteps(num_steps: int, spacing: str | int) -> list[int]:
-    """Which of ``num_steps`` steps to keep: an int or "N" keeps N evenly spaced steps (first and last kept),
-    "ddimN" keeps every (num_steps // N)-th step from 0 (the DDIM paper's choice)."""
+    """Which of ``num_steps`` steps to keep.
+
+    "N" (linspace): N evenly spaced steps, first and last kept, so the last model call is at t = 0;
+    "ddimN" (leading): every (num_steps // N)-th step from 0 (the DDIM paper's choice);
+    "trailingN": N steps ending at num_steps - 1, evenly spaced down (diffusers' "trailing": the first call sees
+    pure noise at the last step); "quadN": t_i = (i / (N - 1))^2 * (num_steps - 1), denser near t = 0 where the
+    image's detail is decided (the DDIM paper's quadratic spacing)."""
     spacing = str(spacing)
+    if spacing.startswith("trailing"):
+        n = int(spacing[len("trailing"):])
+        if not 1 <= n <= num_steps:
+            raise ValueError(f"cannot keep {n} of {num_steps} steps")
+        kept = sorted({int(round(num_steps - i * num_steps / n)) - 1 for i in range(n)})
+        if len(kept) != n:
+            raise ValueError(f"trailing spacing of {n} steps repeats a step of {num_steps}")
+        return kept
+    if spacing.startswith("quad"):
+        n = int(spacing[len("quad"):])
+        if not 2 <= n <= num_steps:
+            raise ValueError(f"quadratic spacing needs 2 to {num_steps} steps, got {n}")
+        kept = sorted({int(round((i / (n - 1)) ** 2 * (num_steps - 1))) for i in range(n)})
+        if len(kept) != n:
+            raise ValueError(f"quadratic spacing of {n} steps repeats a step near t = 0 of a {num_steps}-step process")
+        return kept
     if spacing.startswith("ddim"):
         n = int(spacing[4:])
         for stride in range(1, num_steps):
@@ -79,7 +118,13 @@ class GaussianDiffusion:
     """A (possibly respaced) diffusion process. ``timestep_map[i]`` is the original step index that the model is
     conditioned on at step i of this process (identity unless respaced)."""
 
-    def __init__(self, betas: np.ndarray, learn_sigma: bool = True, timestep_map: list[int] | None = None):
+    def __init__(self, betas: np.ndarray, learn_sigma: bool = True, timestep_map: list[int] | None = None,
+                 prediction: str = "eps", loss_weighting: str = "none", snr_gamma: float = 5.0):
+        if prediction not in PREDICTIONS:
+            raise ValueError(f"unknown prediction target {prediction!r}; choose one of {PREDICTIONS}")
+        if loss_weighting not in LOSS_WEIGHTINGS:
+            raise ValueError(f"unknown loss weighting {loss_weighting!r}; choose one of {LOSS_WEIGHTINGS}")
+        self.prediction, self.loss_weighting, self.snr_gamma = prediction, loss_weighting, float(snr_gamma)
         self.betas = betas = np.asarray(betas, dtype=np.float64)
         self.num_timesteps = len(betas)
         self.learn_sigma = learn_sigma
@@ -96,10 +141,13 @@ class GaussianDiffusion:
         self.posterior_log_variance_clipped = np.log(np.append(self.posterior_variance[1], self.posterior_variance[1:]))
         self.posterior_mean_coef1 = betas * np.sqrt(self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
         self.posterior_mean_coef2 = (1.0 - self.alphas_cumprod_prev) * np.sqrt(alphas) / (1.0 - self.alphas_cumprod)
+        self.snr = self.alphas_cumprod / (1.0 - self.alphas_cumprod)
 
     @classmethod
-    def linear(cls, num_steps: int = 1000, learn_sigma: bool = True) -> "GaussianDiffusion":
-        return cls(linear_betas(num_steps), learn_sigma)
+    def linear(cls, num_steps: int = 1000, learn_sigma: bool = True, prediction: str = "eps",
+               loss_weighting: str = "none", snr_gamma: float = 5.0) -> "GaussianDiffusion":
+        return cls(linear_betas(num_steps), learn_sigma, prediction=prediction, loss_weighting=loss_weighting,
+                   snr_gamma=snr_gamma)
 
     def respace(self, spacing: str | int) -> "GaussianDiffusion":
         """A shorter process over a subset of this one's steps, with the same cumulative alphas at the kept steps."""
@@ -108,7 +156,34 @@ class GaussianDiffusion:
         for i in keep:
             betas.append(1 - self.alphas_cumprod[i] / last)
             last = self.alphas_cumprod[i]
-        return GaussianDiffusion(np.array(betas), self.learn_sigma, [self.timestep_map[i] for i in keep])
+        return GaussianDiffusion(np.array(betas), self.learn_sigma, [self.timestep_map[i] for i in keep],
+                                 self.prediction, self.loss_weighting, self.snr_gamma)
+
+    def record(self) -> dict:
+        """What a checkpoint stores so that samplers use the process the model was trained with (the linear
+        schedule; see ``from_record``)."""
+        if self.timestep_map != list(range(self.num_timesteps)):
+            raise ValueError("record the full training process, not a respaced one")
+        return {"schedule": "linear", "steps": self.num_timesteps, "learn_sigma": self.learn_sigma,
+                "prediction": self.prediction, "loss_weighting": self.loss_weighting, "snr_gamma": self.snr_gamma}
+
+    @classmethod
+    def from_record(cls, record: dict | None, learn_sigma: bool) -> "GaussianDiffusion":
+        """The process of ``record``; None (official checkpoints, which carry none) is the official one: 1000
+        linear steps, eps prediction."""
+        record = dict(record or {"schedule": "linear", "steps": 1000, "prediction": "eps"})
+        if record.pop("schedule", "linear") != "linear":
+            raise ValueError(f"unknown noise schedule in checkpoint record {record}")
+        record.setdefault("learn_sigma", learn_sigma)
+        return cls.linear(record.pop("steps"), **record)
+
+    def step_at_or_below(self, model_step: int) -> int:
+        """The index of this process's last step whose model timestep is <= ``model_step`` (where a sampler
+        started from a noised prior at ``model_step`` begins)."""
+        below = [i for i, s in enumerate(self.timestep_map) if s <= model_step]
+        if not below:
+            raise ValueError(f"no step of this {self.num_timesteps}-step process is at or below t = {model_step}")
+        return below[-1]
 
     def model_timesteps(self, t: torch.Tensor) -> torch.Tensor:
         """Map this process's step indices to those the model was trained on."""
@@ -133,8 +208,45 @@ class GaussianDiffusion:
     def predict_eps(self, xt: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
         return (_gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt - x0) / _gather(self.sqrt_recipm1_alphas_cumprod, t, xt.dim())
 
+    def predictions(self, pred: torch.Tensor, xt: torch.Tensor, t: torch.Tensor,
+                    clip_range: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(x0, eps) implied by the network's prediction ``pred`` (of this process's target) at x_t. With
+        ``clip_range`` = (low, high) (floats or tensors that broadcast to x), x0 is clamped and eps made
+        consistent with the clamped x0."""
+        pred, n = pred.float(), xt.dim()
+        if self.prediction == "eps":
+            x0 = self.predict_x0(xt, t, pred)
+        elif self.prediction == "x0":
+            x0 = pred
+        else:  # v = alpha * eps - sigma * x0  =>  x0 = alpha * x_t - sigma * v
+            x0 = _gather(self.sqrt_alphas_cumprod, t, n) * xt - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * pred
+        if clip_range is not None:
+            x0 = torch.maximum(torch.minimum(x0, torch.as_tensor(clip_range[1], device=x0.device)),
+                               torch.as_tensor(clip_range[0], device=x0.device))
+        if self.prediction == "eps" and clip_range is None:
+            return x0, pred
+        return x0, self.predict_eps(xt, t, x0)
+
+    def training_target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        if self.prediction == "eps":
+            return noise
+        if self.prediction == "x0":
+            return x0
+        n = x0.dim()
+        return _gather(self.sqrt_alphas_cumprod, t, n) * noise - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * x0
+
+    def loss_weights(self, t: torch.Tensor) -> torch.Tensor:
+        """(B,) weight of each sample's target MSE. min-SNR: min(SNR, gamma) on the x0 scale, divided by how the
+        target's MSE scales with the x0 error (eps: SNR, v: SNR + 1, x0: 1)."""
+        if self.loss_weighting == "none":
+            return torch.ones(t.shape, device=t.device)
+        snr = torch.from_numpy(self.snr).to(t.device)[t].float()
+        clipped = snr.clamp(max=self.snr_gamma)
+        return {"eps": clipped / snr, "v": clipped / (snr + 1), "x0": clipped}[self.prediction]
+
     def split_output(self, out: torch.Tensor, channels: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(B, T, 2C | C, H, W) model output -> (eps, variance interpolation v in [-1, 1] or None).
+        """(B, T, 2C | C, H, W) model output -> (prediction of the target, variance interpolation v in [-1, 1]
+        or None).
         ``channels`` (C of the data) is checked when given, so a model/diffusion learn_sigma mismatch fails loudly."""
         if channels is not None and out.shape[2] != channels * (2 if self.learn_sigma else 1):
             raise ValueError(f"model output has {out.shape[2]} channels for {channels}-channel data, but this diffusion "
@@ -144,9 +256,9 @@ class GaussianDiffusion:
             return eps, v
         return out, None
 
-    def p_mean_variance(self, out: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, clip_denoised: bool = False):
+    def p_mean_variance(self, out: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, clip_range: tuple | None = None):
         """p(x_{t-1} | x_t) from the model output: mean, log-variance and the implied x0."""
-        eps, v = self.split_output(out, xt.shape[2])
+        pred, v = self.split_output(out, xt.shape[2])
         if v is not None:
             min_log = _gather(self.posterior_log_variance_clipped, t, xt.dim())
             max_log = _gather(np.log(self.betas), t, xt.dim())
@@ -155,9 +267,7 @@ class GaussianDiffusion:
         else:
             # Fixed "large" variance as DDPM: beta_t, except posterior variance at t = 0.
             log_var = _gather(np.log(np.append(self.posterior_variance[1], self.betas[1:])), t, xt.dim())
-        x0 = self.predict_x0(xt, t, eps.float())
-        if clip_denoised:
-            x0 = x0.clamp(-1, 1)
+        x0, _ = self.predictions(pred, xt, t, clip_range)
         mean, _ = self.q_posterior(x0, xt, t)
         return mean, log_var, x0
 
@@ -169,18 +279,20 @@ class GaussianDiffusion:
                         noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Per-sample losses (B,) for the masked objective.
 
-        The model sees x0 at given positions and x_t at generated ones; MSE on the predicted noise and the VLB term
-        (which trains only the variance: the mean goes through a stop-gradient) count only where mask = 1.
+        The model sees x0 at given positions and x_t at generated ones; MSE on the prediction target (weighted per
+        step by ``loss_weighting``) and the VLB term (which trains only the variance: the mean goes through a
+        stop-gradient) count only where mask = 1.
         """
         noise = torch.randn_like(x0) if noise is None else noise
         m = mask.unsqueeze(2).to(x0.dtype)
         xt = self.q_sample(x0, t, noise)
         x_in = x0 * (1 - m) + xt * m
         out = model(x_in, self.model_timesteps(t))
-        eps, v = self.split_output(out, x0.shape[2])
-        terms = {"mse": _masked_mean((noise - eps.float()) ** 2, mask)}
+        pred, v = self.split_output(out, x0.shape[2])
+        target = self.training_target(x0, noise, t)
+        terms = {"mse": _masked_mean((target - pred.float()) ** 2, mask) * self.loss_weights(t)}
         if v is not None:
-            frozen = torch.cat([eps.detach(), v], dim=2)
+            frozen = torch.cat([pred.detach(), v], dim=2)
             terms["vb"] = self._vb_terms(frozen, x0, x_in, t, mask) * (self.num_timesteps / 1000.0)
             terms["loss"] = terms["mse"] + terms["vb"]
         else:

@@ -4,7 +4,8 @@ A mask has shape (B, T, H, W) in latent space and is shared by all channels. One
 below by training on a mixture of them; at sampling time the task is just the mask.
 
 Tasks (names used throughout configs and the CLI):
-  predict          the first ``n_given`` frames are given, the rest predicted
+  predict          the first ``n_given`` frames are given, the rest predicted (in training, ``n_given_range``
+                   draws the count per sample, so one model continues from any context length)
   backward         the last ``n_given`` frames are given, the earlier ones generated
   interpolation    every ``interp_stride``-th frame is given, the frames between are generated
   unconditional    nothing is given
@@ -49,6 +50,7 @@ class MaskGenerator:
     block_area: tuple[float, float] = (0.35, 0.65)
     block_end_frames: tuple[int, int] = (1, 3)
     weights: dict[str, float] = field(default_factory=lambda: dict(OFFICIAL_WEIGHTS))
+    n_given_range: tuple[int, int] | None = None  # predict/backward: given-frame count drawn uniformly in [lo, hi]
 
     def __post_init__(self) -> None:
         unknown = set(self.weights) - set(TASKS)
@@ -58,6 +60,11 @@ class MaskGenerator:
             raise ValueError(f"mask task weights must be >= 0 and not all zero, got {self.weights}")
         if not 0 < self.n_given < self.num_frames:
             raise ValueError(f"n_given must be in [1, num_frames - 1], got {self.n_given} for {self.num_frames} frames")
+        if self.n_given_range is not None:
+            lo, hi = self.n_given_range
+            if not 0 < lo <= hi < self.num_frames:
+                raise ValueError(f"n_given_range must satisfy 1 <= lo <= hi <= num_frames - 1, got {self.n_given_range} "
+                                 f"for {self.num_frames} frames")
         if self.interp_stride < 2:
             raise ValueError(f"interp_stride must be >= 2, got {self.interp_stride}")
         self._probs = torch.tensor([float(self.weights.get(name, 0.0)) for name in TASKS])
@@ -72,10 +79,12 @@ class MaskGenerator:
         """(T, H, W) float mask for one task; random parts are drawn from ``generator``."""
         t, h, w = self.num_frames, self.height, self.width
         mask = torch.ones(t, h, w)
-        if task == "predict":
-            mask[: self.n_given] = 0
-        elif task == "backward":
-            mask[t - self.n_given:] = 0
+        if task in ("predict", "backward"):
+            n = self.n_given if self.n_given_range is None else _randint(*self.n_given_range, generator)
+            if task == "predict":
+                mask[:n] = 0
+            else:
+                mask[t - n:] = 0
         elif task == "interpolation":
             mask[:: self.interp_stride] = 0
         elif task == "unconditional":

@@ -253,7 +253,7 @@ SIZES: dict[str, dict] = {
     "VDT-S/4": dict(depth=12, hidden_size=384, num_heads=6, patch_size=4),
     "VDT-B/4": dict(depth=12, hidden_size=768, num_heads=12, patch_size=4),
     "VDT-L/4": dict(depth=28, hidden_size=1152, num_heads=16, patch_size=4),
-    # CPU sizes for tests, the quickstart and calibration runs (DESIGN.md §4: width must exceed p*p*C).
+    # CPU sizes for tests, the quickstart and calibration runs (docs/design.md §4: width must exceed p*p*C).
     "VDT-Ti/2": dict(depth=4, hidden_size=128, num_heads=4, patch_size=2),
     "VDT-Ti/4": dict(depth=4, hidden_size=128, num_heads=4, patch_size=4),
     "VDT-Mini/4": dict(depth=6, hidden_size=192, num_heads=6, patch_size=4),

@@ -26,19 +26,42 @@ def model_fn(model: VDT, y: torch.Tensor | None = None, amp_dtype: torch.dtype |
     return fn
 
 
+START_FROM = ("noise", "nearest_given")
+
+
+def nearest_given_prior(video: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B, T, C, H, W): every frame replaced by the nearest wholly given frame (mask all 0; ties: the earlier), the
+    no-model guess of a prediction (copy-last) or interpolation (copy-nearest)."""
+    whole = (mask.flatten(2) == 0).all(dim=2)  # (B, T)
+    if not bool(whole.any(dim=1).all()):
+        raise ValueError("start_from='nearest_given' needs at least one wholly given frame in every sample")
+    frames = torch.arange(video.shape[1], device=video.device, dtype=torch.float32)
+    # distance to every given frame, + a tiny tie-break towards earlier ones; non-given frames are infinitely far
+    dist = (frames[:, None] - frames[None, :]).abs() + frames[None, :] * 1e-6
+    dist = torch.where(whole[:, None, :].to(video.device), dist[None], torch.full_like(dist[None], float("inf")))
+    source = dist.argmin(dim=2)  # (B, T)
+    return torch.gather(video, 1, source[:, :, None, None, None].expand_as(video))
+
+
 @torch.no_grad()
 def complete(model: VDT, diffusion: GaussianDiffusion, video: torch.Tensor, mask: torch.Tensor | str, *,
              method: str = "ddim", eta: float = 0.0, n_given: int | None = None, batch_size: int | None = None,
-             clip_denoised: bool = False,
+             clip_range: tuple | None = None, start_from: str = "noise", start_step: int | None = None,
              generator: torch.Generator | None = None, amp_dtype: torch.dtype | None = None,
              progress: bool = False) -> torch.Tensor:
     """Fill in the positions where ``mask`` is 1 of a latent ``video`` (B, T, C, H, W).
 
     ``mask`` is (B, T, H, W) / (T, H, W) of 0 (given) and 1 (generate), or a task name from ``vdt.masks.TASKS``
     ("predict", "interpolation", ...; ``n_given`` sets how many frames predict/backward give). Values of ``video``
-    under the mask are ignored. ``clip_denoised`` clamps the predicted clean video to [-1, 1] at every step (for
-    pixel space; latent spaces are not bounded). Returns (B, T, C, H, W) on the input's device, with the given positions unchanged.
+    under the mask are ignored. ``clip_range`` = (low, high) clamps the predicted clean video at every step (the
+    latent space's ``value_range``: pixels are bounded, VAE latents are not). ``start_from="nearest_given"`` with
+    ``start_step`` starts the sampler from the nearest given frame noised to that step (vdt.samplers: a prior).
+    Returns (B, T, C, H, W) on the input's device, with the given positions unchanged.
     """
+    if start_from not in START_FROM:
+        raise ValueError(f"unknown start {start_from!r}; choose one of {START_FROM}")
+    if (start_from == "noise") != (start_step is None):
+        raise ValueError("start_step goes with start_from='nearest_given' (and only with it)")
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
@@ -52,20 +75,24 @@ def complete(model: VDT, diffusion: GaussianDiffusion, video: torch.Tensor, mask
     for start in tqdm(range(0, b, step), desc="sampling", disable=not progress, leave=False):
         chunk = video[start: start + step].to(device).float()
         m = mask[start: start + step].to(device)
+        prior = nearest_given_prior(chunk, m) if start_from == "nearest_given" else None
         outputs.append(sample(fn, diffusion, tuple(chunk.shape), given=chunk, mask=m, method=method, eta=eta,
-                              clip_denoised=clip_denoised, generator=generator, device=device).to(video.device))
+                              clip_range=clip_range, prior=prior, start_step=start_step, generator=generator,
+                              device=device).to(video.device))
     model.train(was_training)
     return torch.cat(outputs)
 
 
 @torch.no_grad()
 def rollout(model: VDT, diffusion: GaussianDiffusion, observed: torch.Tensor, horizon: int, *, n_given: int,
-            method: str = "ddim", eta: float = 0.0, batch_size: int | None = None, clip_denoised: bool = False,
+            method: str = "ddim", eta: float = 0.0, batch_size: int | None = None, clip_range: tuple | None = None,
+            start_from: str = "noise", start_step: int | None = None,
             generator: torch.Generator | None = None, amp_dtype: torch.dtype | None = None,
             progress: bool = False) -> torch.Tensor:
     """Predict ``horizon`` frames after ``observed`` (B, T_obs, C, H, W) with a model whose window is
     ``model.num_frames``: each window gives the last ``n_given`` known frames and generates the rest; the newly
-    generated frames then become the given ones of the next window. Returns (B, horizon, C, H, W)."""
+    generated frames then become the given ones of the next window. Sampler options are ``complete``'s.
+    Returns (B, horizon, C, H, W)."""
     window = model.num_frames
     if not 0 < n_given < window:
         raise ValueError(f"n_given must be in [1, {window - 1}] for a {window}-frame model, got {n_given}")
@@ -80,7 +107,8 @@ def rollout(model: VDT, diffusion: GaussianDiffusion, observed: torch.Tensor, ho
     while remaining > 0:
         video = torch.cat([context, torch.zeros(b, n_new, c, h, w, dtype=context.dtype, device=context.device)], dim=1)
         filled = complete(model, diffusion, video, "predict", n_given=n_given, method=method, eta=eta,
-                          batch_size=batch_size, clip_denoised=clip_denoised, generator=generator, amp_dtype=amp_dtype)
+                          batch_size=batch_size, clip_range=clip_range, start_from=start_from, start_step=start_step,
+                          generator=generator, amp_dtype=amp_dtype)
         take = min(n_new, remaining)
         produced.append(filled[:, n_given: n_given + take])
         remaining -= take

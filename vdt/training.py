@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from vdt.diffusion import GaussianDiffusion
-from vdt.masks import TASKS, MaskGenerator
+from vdt.masks import MaskGenerator
 from vdt.model import VDT
 
 
@@ -51,8 +51,3 @@ def masked_loss(model: VDT, diffusion: GaussianDiffusion, x0: torch.Tensor, mask
 
     terms = diffusion.training_losses(fn, x0, t, mask, noise)
     return StepResult(terms["loss"].mean(), terms["loss"].detach(), tasks)
-
-
-def loss_by_task(per_sample: torch.Tensor, tasks: torch.Tensor) -> dict[str, float]:
-    """Mean loss per mask task present in the batch (for logging)."""
-    return {TASKS[int(i)]: float(per_sample[tasks == i].mean()) for i in tasks.unique()}

@@ -90,7 +90,7 @@ def centroids(video: torch.Tensor) -> torch.Tensor:
 def evaluate(args, model: VDT) -> tuple[dict, torch.Tensor, torch.Tensor]:
     videos = toy_clips(args, args.eval_videos, torch.Generator().manual_seed(10_000 + args.seed))
     diffusion = GaussianDiffusion.linear(1000).respace(f"ddim{args.sampling_steps}")
-    pred = complete(model, diffusion, videos, "predict", n_given=args.given, clip_denoised=True,
+    pred = complete(model, diffusion, videos, "predict", n_given=args.given, clip_range=(-1.0, 1.0),
                     generator=torch.Generator().manual_seed(1), progress=True)
     future, last = videos[:, args.given:], videos[:, args.given - 1: args.given]
     truth_c = centroids(future)

@@ -50,7 +50,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, help="respaced sampling steps (default: config or 25)")
     p.add_argument("--eta", type=float, help="DDIM eta (default: config or 0)")
     p.add_argument("--batch-size", type=int, help="clips per forward pass (default: config or 64)")
-    p.add_argument("--diffusion-steps", type=int, help="training diffusion steps (default: config or 1000)")
+    p.add_argument("--diffusion-steps", type=int, help="training diffusion steps of an official checkpoint (ours record "
+                   "theirs; default: config or 1000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard", type=_shard, metavar="I/N", help="only this shard of the clips")
     p.add_argument("--device", help="torch device (default: cuda:LOCAL_RANK when available, else cpu)")
@@ -81,7 +82,7 @@ def _settings(args) -> dict:
                               source="sampler options")
     defaults = ({"diffusion_steps": cfg.pretrain.diffusion_steps, "n_given": cfg.model.n_given,
                  "frame_stride": cfg.model.frame_offset, "interp_stride": cfg.bench.interp_stride} if cfg else
-                {"diffusion_steps": 1000, "n_given": None, "frame_stride": 1, "interp_stride": 4})
+                {"diffusion_steps": None, "n_given": None, "frame_stride": 1, "interp_stride": 4})
     given = {"diffusion_steps": args.diffusion_steps, "n_given": args.n_given, "frame_stride": args.frame_stride,
              "interp_stride": args.interp_stride}
     return {"latent": latent, "sampler": sampler,

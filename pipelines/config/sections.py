@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from vdt.diffusion import LOSS_WEIGHTINGS, PREDICTIONS, SPACINGS, spacing_string
 from vdt.masks import OFFICIAL_WEIGHTS, TASKS
 from vdt.model import SIZES
 
@@ -24,6 +25,10 @@ class LatentConfig(Section):
     kind: Literal["pixels", "conv_vae", "sd_vae"] = "pixels"
     path: Path | None = Field(None, description="conv_vae checkpoint file or SD-VAE folder (local; never downloaded)")
     chunk_size: int = Field(64, ge=1, description="frames encoded/decoded at a time")
+    normalize: Literal["auto", "fit", "none"] = Field(
+        "auto", description="per-channel shift/scale of the latents fitted on training clips and saved with the "
+                            "model (fit), or none; auto = fit for pixels and conv_vae, none for sd_vae (its fixed "
+                            "0.18215 is the official normalisation, which official checkpoints expect)")
 
     @model_validator(mode="after")
     def _path_matches_kind(self) -> "LatentConfig":
@@ -35,6 +40,10 @@ class LatentConfig(Section):
 
     def required_paths(self) -> dict[str, Path]:
         return {} if self.path is None else {"latent.path": self.path}
+
+    @property
+    def fits_normalization(self) -> bool:
+        return self.normalize == "fit" or (self.normalize == "auto" and self.kind != "sd_vae")
 
 
 class ModelConfig(Section):
@@ -89,13 +98,21 @@ class PretrainConfig(Section):
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(100, ge=0)
     schedule: Literal["constant", "cosine"] = "constant"
-    ema_decay: float = Field(0.995, ge=0, lt=1)
+    ema_decay: float = Field(0.995, ge=0, lt=1, description="reached once the plain mean of all steps so far "
+                                                               "spans 1 / (1 - decay) steps (warm-up)")
     grad_clip: float | None = Field(1.0, gt=0)
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     grad_checkpointing: bool = False
     mask_weights: dict[str, float] = Field(default_factory=lambda: dict(OFFICIAL_WEIGHTS))
+    n_given_range: tuple[int, int] | None = Field(
+        None, description="predict/backward draw the given-frame count per sample from [lo, hi] (one model then "
+                          "continues from any context length); none: always model.n_given")
     interp_stride: int = Field(4, ge=2)
     diffusion_steps: int = Field(1000, ge=10)
+    prediction: Literal[PREDICTIONS] = Field("eps", description="what the network predicts: eps (official), v or x0; "
+                                                                 "saved with the model, samplers follow it")
+    loss_weighting: Literal[LOSS_WEIGHTINGS] = Field("none", description="none, or min_snr (min(SNR, snr_gamma))")
+    snr_gamma: float = Field(5.0, gt=0)
     checkpoint_every: int = Field(250, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     preview_every: int = Field(500, ge=1)
@@ -114,13 +131,35 @@ class PretrainConfig(Section):
 
 
 class SamplerConfig(Section):
-    """How frames are generated: DDIM (fast, the default) or ancestral DDPM, with respaced steps."""
+    """How frames are generated: DDIM, DPM-Solver++(2M) or ancestral DDPM, with respaced steps, from pure noise or
+    from the nearest given frame noised to ``start_step`` (a prior: copy-last's error is its floor)."""
 
-    method: Literal["ddim", "ddpm"] = "ddim"
+    method: Literal["ddim", "ddpm", "dpmpp2m"] = "ddim"
     steps: int = Field(25, ge=1, description="respaced diffusion steps (the paper: 500 DDPM steps)")
+    spacing: Literal[("auto",) + SPACINGS] = Field(
+        "auto", description="which steps: auto = leading for ddim (the DDIM paper's), linspace "
+                                             "for ddpm, trailing for dpmpp2m; or linspace, leading, trailing, quadratic")
     eta: float = Field(0.0, ge=0)
+    start_from: Literal["noise", "nearest_given"] = "noise"
+    start_step: int | None = Field(None, ge=0, description="the model timestep the prior is noised to "
+                                                           "(start_from: nearest_given)")
     batch_size: int = Field(64, ge=1)
     mixed_precision: Literal["no", "bf16"] = "no"
 
-    def spacing(self) -> str:
-        return f"ddim{self.steps}" if self.method == "ddim" else str(self.steps)
+    @model_validator(mode="after")
+    def _start(self) -> "SamplerConfig":
+        if (self.start_from == "nearest_given") != (self.start_step is not None):
+            raise ValueError("sampler.start_step goes with start_from: nearest_given, and only with it")
+        return self
+
+    def timestep_spacing(self) -> str:
+        """The vdt.diffusion.space_timesteps string of this section."""
+        kind = self.spacing
+        if kind == "auto":
+            kind = {"ddim": "leading", "ddpm": "linspace", "dpmpp2m": "trailing"}[self.method]
+        return spacing_string(kind, self.steps)
+
+    def sample_kwargs(self) -> dict:
+        """The keyword arguments of vdt.sampling.complete/rollout this section sets."""
+        return {"method": self.method, "eta": self.eta, "start_from": self.start_from, "start_step": self.start_step,
+                "batch_size": self.batch_size}

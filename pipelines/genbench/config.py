@@ -135,7 +135,7 @@ class GenBenchConfig(BaseModel):
         if self.bench.ssim_window > m.resolution:
             raise ValueError(f"bench.ssim_window ({self.bench.ssim_window}) exceeds model.resolution ({m.resolution})")
         try:
-            space_timesteps(self.pretrain.diffusion_steps, self.sampler.spacing())
+            space_timesteps(self.pretrain.diffusion_steps, self.sampler.timestep_spacing())
         except ValueError as err:
             raise ValueError(f"sampler: {err}") from None
         return self

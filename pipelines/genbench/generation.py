@@ -15,9 +15,8 @@ import torch
 from tqdm.auto import tqdm
 
 from pipelines.config.sections import LatentConfig, SamplerConfig
-from pipelines.training.model_factory import build_latent
+from pipelines.training.model_factory import load_trained
 from vdt.autoencoders.base import LatentSpace
-from vdt.checkpoint import load_model
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import check_mask, task_mask
 from vdt.model import VDT
@@ -55,11 +54,12 @@ class ClipGenerator:
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, latent: LatentConfig, sampler: SamplerConfig, *,
-                        diffusion_steps: int = 1000, device: torch.device | str = "cpu") -> "ClipGenerator":
+                        diffusion_steps: int | None = None, device: torch.device | str = "cpu") -> "ClipGenerator":
+        """The checkpoint's model with the latent normalisation and diffusion process it was trained with
+        (``diffusion_steps``: for official checkpoints, which record none)."""
         device = torch.device(device)
-        model = load_model(path)
-        diffusion = GaussianDiffusion.linear(diffusion_steps, learn_sigma=model.config.learn_sigma)
-        return cls(model, build_latent(latent).to(device), diffusion.respace(sampler.spacing()), sampler, device)
+        trained = load_trained(path, latent, device, diffusion_steps)
+        return cls(trained.model, trained.space, trained.diffusion.respace(sampler.timestep_spacing()), sampler, device)
 
     @property
     def num_frames(self) -> int:
@@ -89,8 +89,6 @@ class ClipGenerator:
             latents = self.space.encode(given.float())
         amp = torch.bfloat16 if self.sampler.mixed_precision == "bf16" else None
         fn = model_fn(self.model, amp_dtype=amp)
-        # Clamping the predicted clean video to [-1, 1] is right for pixels only; latents are unbounded.
-        clip = self.space.channels == 3 and self.space.downscale == 1
         out = []
         step = self.sampler.batch_size
         for start in tqdm(range(0, b, step), desc="generating", unit="batch", disable=not progress, leave=False):
@@ -101,6 +99,6 @@ class ClipGenerator:
             batch_gen = torch.Generator(device=self.device).manual_seed(clip_seed(seed, ids[0], 2))
             x = sample(fn, self.diffusion, tuple(noise.shape), given=latents[start: start + step],
                        mask=masks[start: start + step], method=self.sampler.method, eta=self.sampler.eta,
-                       clip_denoised=clip, noise=noise, generator=batch_gen, device=self.device)
+                       clip_range=self.space.value_range, noise=noise, generator=batch_gen, device=self.device)
             out.append(self.space.decode(x.float()).cpu())
         return torch.cat(out)

@@ -16,9 +16,7 @@ from tqdm.auto import tqdm
 from pipelines.distributed import process_state
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
-from pipelines.training import build_latent
-from vdt.checkpoint import load_model
-from vdt.diffusion import GaussianDiffusion
+from pipelines.training import TrainedVDT, load_trained
 from vdt.io import save_atomic
 from vdt.sampling import rollout as vdt_rollout
 
@@ -53,27 +51,26 @@ def run(ctx: RunContext) -> dict[str, Any]:
     log.info("rollout: %d chunks in all, %d for this process, %d to do (device %s)",
              len(all_units), len(mine), len(todo), state.device)
 
-    space = build_latent(c.latent).to(state.device)
-    base = GaussianDiffusion.linear(c.pretrain.diffusion_steps, learn_sigma=c.model.learn_sigma)
-    diffusion = base.respace(c.rollout.sampler.spacing())
-    amp = torch.bfloat16 if c.rollout.sampler.mixed_precision == "bf16" else None
+    sampler = c.rollout.sampler
+    amp = torch.bfloat16 if sampler.mixed_precision == "bf16" else None
     n_obs = trial_sets.observed_count(ctx)
-    models: dict[str, torch.nn.Module] = {}
+    models: dict[str, TrainedVDT] = {}
     trials_done = 0
     for split, scenario, index, members in tqdm(todo, desc="rollout", unit="chunk", disable=not ctx.progress):
         group = ctx.group_of(scenario)
         if group not in models:
-            models[group] = load_model(ctx.model_path(scenario)).to(state.device).eval()
+            models[group] = load_trained(ctx.model_path(scenario), c.latent, state.device)
+        trained = models[group]
+        space = trained.space
         dataset = trial_sets.trial_dataset(ctx, split, scenario)
         items = [dataset[i] for i in members]
         frames = torch.stack([it["frames"] for it in items]).to(state.device)
         latents = space.encode(frames)
         future = frames.shape[1] - n_obs
         g = torch.Generator(device=state.device).manual_seed(c.rollout.seed * 1_000_003 + index * 101 + hash_split(split, scenario))
-        predicted = vdt_rollout(models[group], diffusion, latents[:, :n_obs], future, n_given=c.model.n_given,
-                                method=c.rollout.sampler.method, eta=c.rollout.sampler.eta,
-                                batch_size=c.rollout.sampler.batch_size, generator=g, amp_dtype=amp,
-                                clip_denoised=c.latent.kind == "pixels")
+        predicted = vdt_rollout(trained.model, trained.diffusion.respace(sampler.timestep_spacing()),
+                                latents[:, :n_obs], future, n_given=c.model.n_given, **sampler.sample_kwargs(),
+                                clip_range=space.value_range, generator=g, amp_dtype=amp)
         # How good the rollout is, in pixels, against the no-model baseline of repeating the last observed frame.
         future_frames = frames[:, n_obs:]
         mse_model = ((space.decode(predicted).float() - future_frames) ** 2).mean(dim=(1, 2, 3, 4))

@@ -2,7 +2,8 @@
 
 Folder it writes (``out_dir``):
   checkpoints/step-NNNNNNN.pt   model + EMA + optimizer + schedule + step, every ``checkpoint_every`` steps
-  model.pt                      the finished EMA model with its config (vdt.checkpoint.load_model reads it)
+  model.pt                      the finished EMA model with its config, latent normalisation and diffusion process
+                                (pipelines.training.load_trained reads it)
   loss.csv, tensorboard/        loss per mask task every ``log_every`` steps
   previews/step-NNNNNNN.png     given | predicted | true strips of a few fixed clips
 A rerun resumes from the newest checkpoint: the step count continues and nothing before it is redone.
@@ -24,10 +25,11 @@ from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from pipelines.distributed import force_cpu
 from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints
 from pipelines.training.loss_log import LossLog, truncate_csv
-from pipelines.training.model_factory import build_latent, build_vdt
+from pipelines.training.model_factory import (LATENT_NORM_KEY, build_diffusion, build_latent, build_vdt,
+                                             checkpoint_extras, fit_normalization)
 from pipelines.training.previews import write_preview
+from vdt.autoencoder import NormalizedSpace
 from vdt.checkpoint import read_checkpoint, save_model
-from vdt.diffusion import GaussianDiffusion
 from vdt.masks import TASKS, MaskGenerator
 from vdt.training import make_ema, masked_loss, update_ema
 
@@ -42,6 +44,16 @@ def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
         progress = (step - warmup) / max(1, total - warmup)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
     return 1.0
+
+
+NORMALIZATION_CLIPS = 64  # training clips the latent normalisation is fitted on
+
+
+def ema_decay_at(step: int, decay: float) -> float:
+    """The plain mean of every step so far (decay 1 - 1/(step + 1)) until that window reaches the nominal one,
+    1 / (1 - decay) steps; then ``decay``. (The old warm-up (1 + s) / (10 + s) still averaged only about 50
+    steps at step 500 and never reached a decay of 0.995 in a short run.)"""
+    return min(decay, 1.0 - 1.0 / (step + 1))
 
 
 def _frames(batch) -> torch.Tensor:
@@ -75,6 +87,13 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
     main = acc.is_main_process
     set_seed(seed)  # the initial weights: the same seed gives the same model in every process and every rerun
     space = build_latent(latent).to(acc.device)
+    resume = latest_checkpoint(out_dir)
+    state = read_checkpoint(resume[1]) if resume is not None else None
+    if state is not None and LATENT_NORM_KEY in state:  # a resumed run keeps the statistics it started with
+        space = NormalizedSpace(space, state[LATENT_NORM_KEY]["shift"], state[LATENT_NORM_KEY]["scale"])
+    elif latent.fits_normalization:
+        picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:NORMALIZATION_CLIPS]
+        space = fit_normalization(space, torch.stack([_frames(dataset[int(i)]) for i in picks]).to(acc.device))
     vdt = build_vdt(model, space)
     vdt.grad_checkpointing = pretrain.grad_checkpointing
     ema = make_ema(vdt)
@@ -83,9 +102,7 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
         opt, lambda s: lr_factor(s, pretrain.warmup_steps, pretrain.steps, pretrain.schedule))
 
     start = 0
-    resume = latest_checkpoint(out_dir)
-    if resume is not None:
-        state = read_checkpoint(resume[1])
+    if state is not None:
         vdt.load_state_dict(state["model"])
         ema.load_state_dict(state["ema"])
         opt.load_state_dict(state["optimizer"])
@@ -104,10 +121,11 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
                         num_workers=pretrain.num_workers)  # not persistent: workers must see set_epoch
     vdt, opt, loader = acc.prepare(vdt, opt, loader)
     ema.to(acc.device)
-    diffusion = GaussianDiffusion.linear(pretrain.diffusion_steps, learn_sigma=model.learn_sigma)
+    diffusion = build_diffusion(pretrain, model)
+    extras = checkpoint_extras(space, diffusion)
     h, w = space.latent_size(model.resolution, model.resolution)
     masks = MaskGenerator(model.num_frames, h, w, n_given=model.n_given, interp_stride=pretrain.interp_stride,
-                          weights=dict(pretrain.mask_weights))
+                          weights=dict(pretrain.mask_weights), n_given_range=pretrain.n_given_range)
     # Masks, steps and noise come from a generator seeded by (seed, process, start step): a resumed run does
     # not replay the draws of the steps before the crash, and processes draw differently.
     g = torch.Generator().manual_seed(seed * 1_000_003 + acc.process_index * 7919 + start)
@@ -145,7 +163,7 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
                 continue
             schedule.step()
             step += 1
-            update_ema(ema, acc.unwrap_model(vdt), decay=min(pretrain.ema_decay, (1 + step) / (10 + step)))
+            update_ema(ema, acc.unwrap_model(vdt), decay=ema_decay_at(step, pretrain.ema_decay))
             bar.update()
             if logger is not None and (step % pretrain.log_every == 0 or step == pretrain.steps):
                 row = logger.row(step, schedule.get_last_lr()[0], time.time() - tick)
@@ -154,7 +172,8 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
                 acc.wait_for_everyone()
                 if main:
                     save_model(checkpoint_path(out_dir, step), acc.unwrap_model(vdt), ema=ema,
-                               extra={"step": step, "optimizer": opt.state_dict(), "scheduler": schedule.state_dict()})
+                               extra={"step": step, "optimizer": opt.state_dict(), "scheduler": schedule.state_dict(),
+                                      **extras})
                     prune_checkpoints(out_dir, pretrain.keep_checkpoints)
             if main and (step % pretrain.preview_every == 0 or step == pretrain.steps):
                 write_preview(ema, space, diffusion, preview_clips, model.n_given,
@@ -167,7 +186,7 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
     if logger is not None:
         logger.close()
     if main:
-        save_model(final, acc.unwrap_model(vdt), ema=ema, extra={"step": step})
+        save_model(final, acc.unwrap_model(vdt), ema=ema, extra={"step": step, **extras})
         log.info("pretraining finished at step %d: %s (loss %s, previews %s)", step, final,
                  out_dir / "loss.csv", out_dir / "previews")
     acc.wait_for_everyone()

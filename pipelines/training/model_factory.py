@@ -1,20 +1,37 @@
-"""Build the latent space and the VDT a config describes."""
+"""Build the latent space, the diffusion process and the VDT a config describes; load a trained VDT with the
+latent normalisation and the diffusion process it was trained with (one home for both, so every stage that
+samples or extracts sees the model exactly as training left it)."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 
-from pipelines.config.sections import LatentConfig, ModelConfig
-from vdt.autoencoder import LatentSpace, build_latent_space
-from vdt.checkpoint import load_weights
+import torch
+
+from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
+from vdt.autoencoder import LatentSpace, NormalizedSpace, build_latent_space
+from vdt.checkpoint import load_weights, model_from_checkpoint, read_checkpoint
+from vdt.diffusion import GaussianDiffusion
 from vdt.model import VDT, vdt_from_name
 
 log = logging.getLogger(__name__)
 
+# Checkpoint entries beside the weights (vdt.checkpoint.save_model ``extra``).
+DIFFUSION_KEY, LATENT_NORM_KEY = "diffusion", "latent_norm"
+
 
 def build_latent(latent: LatentConfig) -> LatentSpace:
+    """The configured latent space, without normalisation (``fit_normalization`` / ``load_trained`` add it)."""
     if latent.kind == "pixels":
         return build_latent_space("pixels")
     return build_latent_space(latent.kind, path=latent.path, chunk_size=latent.chunk_size)
+
+
+def build_diffusion(pretrain: PretrainConfig, model: ModelConfig) -> GaussianDiffusion:
+    return GaussianDiffusion.linear(pretrain.diffusion_steps, learn_sigma=model.learn_sigma,
+                                    prediction=pretrain.prediction, loss_weighting=pretrain.loss_weighting,
+                                    snr_gamma=pretrain.snr_gamma)
 
 
 def build_vdt(model: ModelConfig, space: LatentSpace) -> VDT:
@@ -26,3 +43,46 @@ def build_vdt(model: ModelConfig, space: LatentSpace) -> VDT:
         load_weights(vdt, model.init_checkpoint)
         log.info("initialised the VDT from %s", model.init_checkpoint)
     return vdt
+
+
+def fit_normalization(space: LatentSpace, clips: torch.Tensor) -> NormalizedSpace:
+    """Per-channel normalisation of ``space`` fitted on training ``clips`` (B, T, 3, H, W) in [-1, 1]."""
+    normalized = NormalizedSpace.fit(space, clips)
+    log.info("latent normalisation fitted on %d training clips: shift %s, scale %s", len(clips),
+             [round(v, 4) for v in normalized.shift.tolist()], [round(v, 4) for v in normalized.scale.tolist()])
+    return normalized
+
+
+def checkpoint_extras(space: LatentSpace, diffusion: GaussianDiffusion) -> dict:
+    """What a checkpoint stores beside the weights so that ``load_trained`` rebuilds the same model."""
+    extras = {DIFFUSION_KEY: diffusion.record()}
+    if isinstance(space, NormalizedSpace):
+        extras[LATENT_NORM_KEY] = space.state_dict()
+    return extras
+
+
+@dataclass
+class TrainedVDT:
+    model: VDT
+    space: LatentSpace               # normalised when the model was trained on normalised latents
+    diffusion: GaussianDiffusion     # the full training process (respace it to sample)
+
+
+def load_trained(path: str | Path, latent: LatentConfig, device: torch.device | str = "cpu",
+                 diffusion_steps: int | None = None) -> TrainedVDT:
+    """One of our checkpoints (model.pt) with its latent normalisation and diffusion process; an official
+    checkpoint without them uses the space as configured and the official eps process of ``diffusion_steps``
+    (default 1000) steps. A ``diffusion_steps`` that contradicts the checkpoint's record is an error."""
+    obj = read_checkpoint(path)
+    record = obj.get(DIFFUSION_KEY)
+    if record is None:
+        record = {"schedule": "linear", "steps": diffusion_steps or 1000, "prediction": "eps"}
+    elif diffusion_steps is not None and diffusion_steps != record["steps"]:
+        raise ValueError(f"{path}: the model was trained with {record['steps']} diffusion steps, not {diffusion_steps}")
+    model = model_from_checkpoint(obj, path).to(device).eval()
+    space = build_latent(latent)
+    if LATENT_NORM_KEY in obj:
+        norm = obj[LATENT_NORM_KEY]
+        space = NormalizedSpace(space, norm["shift"], norm["scale"])
+    diffusion = GaussianDiffusion.from_record(record, learn_sigma=model.config.learn_sigma)
+    return TrainedVDT(model, space.to(device), diffusion)

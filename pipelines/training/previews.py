@@ -19,7 +19,7 @@ def write_preview(ema: VDT, space: LatentSpace, diffusion: GaussianDiffusion, cl
     latents = space.encode(clips.to(device))
     pred = complete(ema, diffusion.respace(sampling_steps), latents, "predict", n_given=n_given,
                     generator=torch.Generator(device=device).manual_seed(seed),
-                    clip_denoised=space.downscale == 1 and space.channels == 3)
+                    clip_range=space.value_range)
     frames = space.decode(pred).cpu()
     rows = []
     for i in range(clips.shape[0]):

@@ -22,7 +22,7 @@ from vdt.masks import TASKS
 
 def generator(batch_size: int = 8) -> ClipGenerator:
     sampler = SamplerConfig(method="ddim", steps=4, batch_size=batch_size)
-    diffusion = GaussianDiffusion.linear(1000).respace(sampler.spacing())
+    diffusion = GaussianDiffusion.linear(1000).respace(sampler.timestep_spacing())
     return ClipGenerator(tiny_vdt(), PixelSpace(), diffusion, sampler, torch.device("cpu"))
 
 

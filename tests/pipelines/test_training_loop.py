@@ -1,11 +1,14 @@
 """The one training loop: a seed fixes the whole run (initial weights, clips, masks, noise)."""
 from __future__ import annotations
 
+import pytest
 import torch
 
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from pipelines.toy_videos import moving_shapes
-from pipelines.training import train_vdt
+from pipelines.training import load_trained, train_vdt
+from pipelines.training.loop import ema_decay_at
+from vdt.autoencoder import NormalizedSpace
 from vdt.checkpoint import read_checkpoint
 
 MODEL = ModelConfig(size="VDT-Nano/2", resolution=8, num_frames=4, n_given=2)
@@ -24,3 +27,32 @@ def test_same_seed_same_model_other_seed_other_model(tmp_path):
     a, b, c = _train(tmp_path, "a", 0), _train(tmp_path, "bb", 0), _train(tmp_path, "c", 1)
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_checkpoint_carries_the_latent_normalisation_and_process_and_a_resume_keeps_them(tmp_path):
+    clips = moving_shapes(12, 4, 8, radius=1.2, max_speed=1.0, bounce=False, generator=torch.Generator().manual_seed(0))
+    pretrain = PretrainConfig(steps=4, batch_size=4, checkpoint_every=2, preview_every=100, prediction="x0",
+                              loss_weighting="min_snr", n_given_range=(1, 3))
+    path = train_vdt(clips, model=MODEL, latent=LatentConfig(), pretrain=pretrain, out_dir=tmp_path / "run",
+                     progress=False)
+    trained = load_trained(path, LatentConfig())
+    assert isinstance(trained.space, NormalizedSpace)
+    # fitted on the training clips: their normalised latents have about zero mean and unit std per channel
+    z = trained.space.encode(clips).transpose(0, 2).reshape(3, -1)
+    assert z.mean(1).abs().max() < 0.2 and (z.std(1) - 1).abs().max() < 0.2
+    assert (trained.diffusion.prediction, trained.diffusion.loss_weighting) == ("x0", "min_snr")
+    ckpt = read_checkpoint(tmp_path / "run" / "checkpoints" / "step-0000002.pt")
+    torch.testing.assert_close(ckpt["latent_norm"]["scale"], trained.space.scale)
+    # without normalisation the checkpoint has none and the space is the plain one
+    plain = train_vdt(clips, model=MODEL, latent=LatentConfig(normalize="none"), pretrain=PRETRAIN,
+                      out_dir=tmp_path / "plain", progress=False)
+    assert not isinstance(load_trained(plain, LatentConfig()).space, NormalizedSpace)
+    # contradicting the recorded process is an error naming the file
+    with pytest.raises(ValueError, match="diffusion steps"):
+        load_trained(path, LatentConfig(), diffusion_steps=500)
+
+
+def test_ema_warm_up_is_the_plain_mean_until_the_nominal_window():
+    assert ema_decay_at(0, 0.999) == 0.0 and ema_decay_at(1, 0.999) == 0.5
+    assert ema_decay_at(99, 0.999) == pytest.approx(0.99)
+    assert ema_decay_at(5000, 0.999) == 0.999 and ema_decay_at(199, 0.995) == 0.995

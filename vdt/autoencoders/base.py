@@ -26,6 +26,9 @@ class LatentSpace(ABC):
 
     channels: int
     downscale: int
+    # Bounds of the latent values a decoder can use, or None when unbounded. Samplers clamp their x0 estimate to
+    # them: the one place that decides whether decoded values are clamped (pixels are; VAE latents are not).
+    value_range: tuple | None = None
 
     @abstractmethod
     def encode(self, video: Tensor) -> Tensor:

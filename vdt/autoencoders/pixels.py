@@ -11,6 +11,7 @@ class PixelSpace(LatentSpace):
 
     channels = 3
     downscale = 1
+    value_range = (-1.0, 1.0)
 
     def encode(self, video: Tensor) -> Tensor:
         """(B, T, 3, H, W) in [-1, 1] -> the same tensor (no copy)."""
