@@ -11,7 +11,8 @@ import numpy as np  # noqa: E402
 
 from physion.atomic import atomic_path  # noqa: E402
 
-SERIES = (("vdt", "linear", "VDT tokens"), ("pixels", "linear", "pixels"), ("slots", "relational", "VDT slots, relational"))
+SERIES = (("vdt", "linear", "VDT tokens"), ("vdt-objects", "linear", "VDT tokens under objects"),
+          ("objects", "linear", "colour objects"), ("pixels", "linear", "pixels"))
 
 
 def accuracy_chart(scenarios: dict, path: str | Path, variants) -> Path:

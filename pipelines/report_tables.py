@@ -31,6 +31,46 @@ def accuracy_table(scenarios: dict, readouts: list[tuple[str, str]], variants) -
     return "\n".join(lines)
 
 
+PRIMARY = "vdt-objects/linear"  # the headline readout: the VDT's own features, read where the objects are
+
+
+def _points(d: dict) -> str:
+    return f"{100 * d['difference']:+.1f} points [{100 * d['low']:+.1f}, {100 * d['high']:+.1f}]"
+
+
+def headline(pooled: dict, readout: str = PRIMARY) -> str:
+    """The report's first sentence: what the rollout adds, on the pooled test trials, for ``readout``."""
+    c = pooled["comparisons"].get(readout)
+    if c is None:
+        return f"No {readout} comparison was computed."
+    return (f"On the {pooled['test_trials']} pooled test trials, with the {readout} readout, the rollout adds "
+            f"{_points(c['simulated-observed'])} over the observed frames (95% paired bootstrap) and "
+            f"{_points(c['simulated-copy-last'])} over copying the last observed frame.")
+
+
+def pooled_table(pooled: dict, readouts: list[tuple[str, str]], variants) -> str:
+    """Rows: readouts; columns: variants, cells: pooled test accuracy "acc [low, high]"."""
+    lines = ["| readout | " + " | ".join(variants) + " |", "|---" * (len(variants) + 1) + "|"]
+    for fam, kind in readouts:
+        cells = [_cell(pooled["readouts"].get(f"{fam}/{kind}/{v}")) for v in variants]
+        lines.append(f"| {fam}/{kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def comparison_table(scenarios: dict, pooled: dict, readouts: list[tuple[str, str]], contrast: str) -> str:
+    """Rows: readouts; columns: the pooled test trials, then each scenario; cells: the ``contrast`` (e.g.
+    "simulated-observed") accuracy difference in points with its paired bootstrap 95% interval."""
+    groups = [("**pooled**", pooled)] + list(scenarios.items())
+    lines = ["| readout | " + " | ".join(name for name, _ in groups) + " |", "|---" * (len(groups) + 1) + "|"]
+    for fam, kind in readouts:
+        cells = []
+        for _, r in groups:
+            c = r.get("comparisons", {}).get(f"{fam}/{kind}")
+            cells.append(_points(c[contrast]).replace(" points", "") if c else "n/a")
+        lines.append(f"| {fam}/{kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def reference_section() -> str:
     lines = ["## Published reference figures (real Physion, not this run)", "",
              "Measured by others on the real benchmark; this run uses generated Physion-style stimuli, so only the "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -14,7 +14,7 @@ from vdt.diffusion import space_timesteps
 
 PROTOCOLS = ("only", "all", "all-but-one")
 STAGES = ("generate", "pretrain", "rollout", "extract", "readout", "report")
-VARIANTS = ("observed", "simulated", "full")
+VARIANTS = ("observed", "simulated", "copy-last", "full")
 
 
 class DataConfig(Section):
@@ -27,8 +27,14 @@ class DataConfig(Section):
                                  description="built-in names or plugin specs (module:Class, file.py:Class)")
     counts: dict[str, int] = Field(default_factory=lambda: {"training": 40, "readout": 40, "test": 40},
                                    description="trials per scenario per split")
-    render_resolution: int = Field(64, ge=8, description="pixels the engine renders (frames are resized for the model)")
-    num_frames: int = Field(150, gt=OBSERVED_FRAMES, description="frames per generated trial (30 fps)")
+    render_resolution: Annotated[int, Field(ge=8)] | Literal["model"] = Field(
+        "model", description="pixels the engine renders; 'model' (default): model.resolution, so nothing is "
+        "rendered that the run resizes away; a number must be >= model.resolution (frames are never upsampled)")
+    frame_stride: Annotated[int, Field(ge=1)] | Literal["model"] = Field(
+        "model", description="store every k-th video frame only; 'model' (default): model.frame_offset, the frames "
+        "the run reads; a number must divide model.frame_offset; 1 keeps every frame. Physics, labels and first "
+        "contacts always cover every frame")
+    num_frames: int = Field(150, gt=OBSERVED_FRAMES, description="video frames per generated trial (30 fps)")
     workers: int = Field(2, ge=1)
     seed: int = Field(0, ge=0)
     max_tries: int = Field(50, ge=1)
@@ -57,6 +63,19 @@ class DataConfig(Section):
 
     def required_paths(self) -> dict[str, Path]:
         return {} if self.store is None else {"data.store": self.store}
+
+    def generation(self, model: ModelConfig) -> tuple[int, int]:
+        """(render resolution, frame stride) of the store generated for a run with ``model``; ValueError when
+        such a store could not serve the model (the datasets would refuse it)."""
+        resolution = model.resolution if self.render_resolution == "model" else self.render_resolution
+        stride = model.frame_offset if self.frame_stride == "model" else self.frame_stride
+        if model.resolution > resolution:
+            raise ValueError(f"data.render_resolution ({resolution}) is below model.resolution ({model.resolution}): "
+                             "frames are never upsampled; render at 'model' or higher")
+        if model.frame_offset % stride:
+            raise ValueError(f"data.frame_stride ({stride}) does not divide model.frame_offset ({model.frame_offset}):"
+                             " the store would lack frames the run reads; use 'model' or a divisor")
+        return resolution, stride
 
 
 class RolloutConfig(Section):
@@ -103,8 +122,9 @@ class RelationalReadoutConfig(Section):
     hidden: int = Field(64, ge=1)
     epochs: int = Field(60, ge=1)
     lr: float = Field(3e-3, gt=0)
-    batch_size: int = Field(64, ge=1)
+    batch_size: int = Field(64, ge=1, description="at most; batches hold at most a quarter of the trials")
     weight_decay: float = Field(0.0, ge=0)
+    min_steps: int = Field(400, ge=0, description="optimiser steps at least (epochs are stretched to reach them)")
 
 
 class ReadoutConfig(Section):
@@ -114,8 +134,12 @@ class ReadoutConfig(Section):
     cv_folds: int = Field(5, ge=2)
     max_iter: int = Field(200, ge=10)
     undersample: bool = True
-    validation_fraction: float = Field(0.2, gt=0, lt=0.8, description="part of the readout split that selects "
-                                       "the relational readout's epoch and threshold")
+    validation_fraction: float = Field(0.3, ge=0.3, lt=0.8, description="part of the readout split that "
+                                       "selects the relational readout's epoch and threshold")
+    pca_dims: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], description="PCA dimensions the linear "
+                                "readout's CV chooses among (with C); those below the CV training fold are tried")
+    max_feature_ratio: float = Field(2.0, gt=0, description="the unreduced features stay a CV candidate only while "
+                                     "they number at most this many times the readout trials")
     bootstrap: int = Field(1000, ge=100)
     relational: RelationalReadoutConfig = RelationalReadoutConfig()
     n_jobs: int = Field(1, ge=1)
@@ -167,10 +191,12 @@ class PhysionRunConfig(Section):
             if latent // arch["patch_size"] < self.extract.pool_grid:
                 raise ValueError(f"extract.pool_grid ({self.extract.pool_grid}) exceeds the token grid "
                                  f"({latent // arch['patch_size']})")
+        if self.data.source == "generate":
+            self.data.generation(m)  # a store this run could not read is refused before anything is generated
         if self.extract.pixel_resolution > m.resolution:
             raise ValueError("extract.pixel_resolution must not exceed model.resolution")
         try:
-            space_timesteps(self.pretrain.diffusion_steps, self.rollout.sampler.spacing())
+            space_timesteps(self.pretrain.diffusion_steps, self.rollout.sampler.timestep_spacing())
         except ValueError as err:
             raise ValueError(f"rollout.sampler: {err}") from None
         return self

@@ -1,1 +1,2 @@
-"""Feature extractors over VDT token grids for the readouts (e.g. object-centric slots)."""
+"""Feature extractors for the readouts: VDT token grids (vdt_tokens), slots over them (slots), raw pixels (pixels)
+and the colour-found agent and patient with the VDT tokens under them (objects)."""

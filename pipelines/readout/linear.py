@@ -3,13 +3,20 @@
 Matches the Physion harness (DESIGN section 4): C over logspace(-8, 8, 17), accuracy scoring, the training
 data undersampled to 50/50 before fitting, the test data never rebalanced. Fitting sees training arrays only;
 the test set enters through ``LinearReadout.predict`` alone.
+
+Beyond physopt: with ``pca_dims`` a PCA between scaler and regression is part of the same CV search (its
+dimension and C chosen together, the PCA refitted inside every fold), so thousands of token features do not
+face a few dozen readout trials; the unreduced features stay a candidate only while they number at most
+``max_feature_ratio`` times the trials.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
@@ -32,6 +39,7 @@ class LinearReadout:
     cv_folds: int = 5
     undersample: bool = True
     seed: int = 0
+    reduction: int | None = None  # PCA dimension chosen by CV, None = the features as they are
 
     def _check(self, X) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
@@ -51,7 +59,7 @@ class LinearReadout:
         """A json-safe summary (no weights)."""
         return {"kind": "linear", "best_c": self.best_c, "cv_accuracy": self.cv_accuracy, "n_train": self.n_train,
                 "n_features": self.n_features, "c_grid": self.c_grid, "cv_folds": self.cv_folds,
-                "undersample": self.undersample, "seed": self.seed}
+                "undersample": self.undersample, "seed": self.seed, "pca_dim": self.reduction}
 
 
 def check_training_data(X, y, *, min_per_class: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,13 +94,24 @@ def undersample_indices(y: np.ndarray, seed: int) -> np.ndarray:
     return np.sort(np.concatenate([minority, keep]))
 
 
+def reduction_candidates(n_trials: int, n_features: int, cv_folds: int, pca_dims, max_feature_ratio: float) -> list:
+    """The reductions CV chooses among: PCA dimensions below the smallest CV training fold (and the feature
+    count), plus None (no PCA) when the features are at most ``max_feature_ratio`` x the trials or nothing else
+    fits."""
+    fold = n_trials - math.ceil(n_trials / cv_folds)
+    dims = sorted({int(d) for d in pca_dims if 0 < d < min(fold, n_features)})
+    raw = not dims or n_features <= max_feature_ratio * n_trials
+    return dims + ([None] if raw else [])
+
+
 def fit_linear_readout(X, y, *, c_grid=None, cv_folds: int = 5, max_iter: int = 200, undersample: bool = True,
-                       seed: int = 0, n_jobs: int = 1) -> LinearReadout:
+                       seed: int = 0, n_jobs: int = 1, pca_dims=(), max_feature_ratio: float = 2.0) -> LinearReadout:
     """Fit the physopt readout on training features ``X`` (n, f) and labels ``y`` (n,) in {0, 1}.
 
     ``c_grid`` defaults to logspace(-8, 8, 17). CV-accuracy ties go to the smallest C (GridSearchCV keeps the
     first best); on easy data that is often 1e-8, whose probabilities stay within ~1e-4 of the class share but
-    still rank the trials (accuracy and AUC are fine, probabilities are not calibrated).
+    still rank the trials (accuracy and AUC are fine, probabilities are not calibrated). ``pca_dims``: see the
+    module docstring; ties go to the first candidate (the smallest dimension), as for C.
     Raises ValueError for a missing class, fewer trials per class than ``cv_folds``, non-finite features or
     mismatched shapes.
     """
@@ -103,13 +122,19 @@ def fit_linear_readout(X, y, *, c_grid=None, cv_folds: int = 5, max_iter: int = 
     if undersample:
         keep = undersample_indices(y, seed)
         X, y = X[keep], y[keep]
-    pipe = Pipeline([("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=max_iter))])
-    search = GridSearchCV(pipe, {"logreg__C": list(c_grid)}, scoring="accuracy", n_jobs=n_jobs, refit=True,
+    dims = reduction_candidates(len(y), X.shape[1], cv_folds, pca_dims, max_feature_ratio) if len(pca_dims) else [None]
+    reducers = [PCA(d, random_state=seed) if d else "passthrough" for d in dims]
+    pipe = Pipeline([("scale", StandardScaler()), ("reduce", "passthrough"),
+                     ("logreg", LogisticRegression(max_iter=max_iter))])
+    grid = [{"reduce": [r], "logreg__C": list(c_grid)} for r in reducers]
+    search = GridSearchCV(pipe, grid, scoring="accuracy", n_jobs=n_jobs, refit=True,
                           cv=StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed))
     with warnings.catch_warnings():
         # Large C on (nearly) separable data never converges within max_iter; physopt accepts that, so do we.
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X, y)
+    chosen = search.best_params_["reduce"]
     return LinearReadout(estimator=search.best_estimator_, best_c=float(search.best_params_["logreg__C"]),
                          cv_accuracy=float(search.best_score_), n_train=int(len(y)), n_features=int(X.shape[1]),
-                         c_grid=[float(c) for c in c_grid], cv_folds=cv_folds, undersample=undersample, seed=seed)
+                         c_grid=[float(c) for c in c_grid], cv_folds=cv_folds, undersample=undersample, seed=seed,
+                         reduction=None if chosen == "passthrough" else int(chosen.n_components))

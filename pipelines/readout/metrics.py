@@ -48,3 +48,24 @@ def roc_auc(y_true, scores) -> float | None:
     if len(np.unique(y_true)) < 2:
         return None
     return float(roc_auc_score(y_true, scores))
+
+
+def paired_difference_ci(y_true, pred_a, pred_b, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """Accuracy of ``pred_a`` minus that of ``pred_b`` on the same trials, with a paired percentile-bootstrap
+    interval: each resample draws trials with replacement and scores both predictions on the SAME draw, so the
+    interval reflects how the two differ trial by trial, not the spread of each.
+    Returns ``{"difference", "low", "high", "n"}`` (json-safe)."""
+    y_true = _binary_vector(y_true, "y_true")
+    pred_a, pred_b = _binary_vector(pred_a, "pred_a"), _binary_vector(pred_b, "pred_b")
+    if not y_true.shape == pred_a.shape == pred_b.shape:
+        raise ValueError(f"y_true {y_true.shape}, pred_a {pred_a.shape} and pred_b {pred_b.shape} differ in length")
+    n = len(y_true)
+    if n == 0:
+        raise ValueError("paired_difference_ci needs at least one trial")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    gain = (pred_a == y_true).astype(np.float64) - (pred_b == y_true)  # per trial: +1, 0 or -1
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+    alpha = (1 - level) / 2
+    low, high = np.quantile(gain[idx].mean(axis=1), [alpha, 1 - alpha])
+    return {"difference": float(gain.mean()), "low": float(low), "high": float(high), "n": int(n)}

@@ -1,12 +1,16 @@
-"""Stage 4: features of every readout and test trial, for three variants of its frames:
+"""Stage 4: features of every readout and test trial, for four variants of its frames:
 
   observed   the first 1.5 s only
   simulated  observed + the VDT's rollout (stage 3)
+  copy-last  observed + the last observed frame repeated to the horizon (the control: does the rollout beat
+             freezing the scene?)
   full       observed + the true future (the upper bound)
 
-and two feature families: the trained VDT's (token grid pooled to a small grid, binned over time, for the linear
-readout; slot entities per frame for the relational readout) and raw pixels (downsampled frames; pixel-cell
-entities) as the baseline. One ``extract/<split>/<scenario>.npz`` per split and scenario, written atomically.
+and these feature families: the trained VDT's (token grid pooled to a small grid, binned over time, for the linear
+readout; slot entities per frame for the relational readout), raw pixels (downsampled frames; pixel-cell
+entities) as the baseline, ``objects`` (the red agent and yellow patient found by colour, features/objects.py)
+and ``vdt-objects`` (VDT tokens pooled under those objects' masks). One ``extract/<split>/<scenario>.npz`` per
+split and scenario, written atomically; its arrays are named by ``feature_key``.
 The slot-attention module is trained first, self-supervised, on token grids of training clips
 (``extract/slots-<group>.pt``); evaluate runs reuse the parent run's.
 """
@@ -22,6 +26,8 @@ from tqdm.auto import tqdm
 
 from physion.atomic import atomic_path
 from pipelines.config.physion_run import VARIANTS
+from pipelines.features.objects import (find_objects, object_entities, object_vectors, pool_under_masks,
+                                       vdt_object_entities, vdt_object_vectors)
 from pipelines.features.pixels import pixel_entities, pixel_vectors
 from pipelines.features.slots import load_slot_autoencoder, save_slot_autoencoder, slot_entities, train_slot_autoencoder
 from pipelines.features.vdt_tokens import frame_tokens, pool_grid, time_bins
@@ -29,11 +35,17 @@ from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
 from pipelines.stages.pretrain import clip_dataset
 from pipelines.stages.rollout import load_predictions
-from pipelines.training import build_latent
-from vdt.checkpoint import load_model
+from pipelines.training import load_trained
 
 log = logging.getLogger(__name__)
 PIXEL_CELLS = 4  # pixel entities: the downsampled frame cut into 4 x 4 cells
+BOTH_KINDS = ("objects", "vdt-objects")  # families with a linear vector and relational entities each
+
+
+def feature_key(family: str, kind: str, variant: str) -> str:
+    """The npz array of a readout: ``<family>_<variant>``, or ``<family>_entities_<variant>`` for the relational
+    input of a family that feeds both kinds."""
+    return f"{family}_entities_{variant}" if family in BOTH_KINDS and kind == "relational" else f"{family}_{variant}"
 
 
 def features_path(ctx: RunContext, split: str, scenario: str) -> Path:
@@ -66,27 +78,44 @@ def _device(model) -> torch.device:
     return next(model.parameters()).device
 
 
+def copy_last(observed: torch.Tensor, length: int) -> torch.Tensor:
+    """(B, n_obs, ...) -> (B, length, ...): the observed frames, then the last one repeated."""
+    pad = observed[:, -1:].expand(observed.shape[0], length - observed.shape[1], *observed.shape[2:])
+    return torch.cat([observed, pad], 1)
+
+
 def trial_features(ctx: RunContext, model, slots, space, frames: torch.Tensor, predicted: torch.Tensor) -> dict:
     """frames (B, L, 3, H, W) true subsampled frames; predicted (B, L - n_obs, C, h, w) rolled-out latents ->
-    {f"{family}_{variant}": array} for the families vdt, slots, pixels, pixcells."""
+    {feature_key(family, kind, variant): array} for the families vdt, slots, pixels, pixcells, objects,
+    vdt-objects. Every variant's pixels go through the same feature code (the rollout's decoded frames too)."""
     e = ctx.config.extract
     n_obs = trial_sets.observed_count(ctx)
+    length = frames.shape[1]
     device = _device(model)
     latents = space.encode(frames.to(device)).cpu()
     sequences = {
         "observed": (latents[:, :n_obs], frames[:, :n_obs]),
         "simulated": (torch.cat([latents[:, :n_obs], predicted], 1),
                       torch.cat([frames[:, :n_obs], space.decode(predicted.to(device)).cpu()], 1)),
+        "copy-last": (copy_last(latents[:, :n_obs], length), copy_last(frames[:, :n_obs], length)),
         "full": (latents, frames),
     }
     out = {}
     for variant in VARIANTS:
         lat, pix = sequences[variant]
         tokens = frame_tokens(model, lat, e.blocks, e.timestep, e.batch_size)
-        out[f"vdt_{variant}"] = time_bins(pool_grid(tokens, e.pool_grid), e.time_bins).numpy()
-        out[f"slots_{variant}"] = slot_entities(slots, tokens, seed=ctx.config.seed).half().numpy()
-        out[f"pixels_{variant}"] = time_bins(pixel_vectors(pix, e.pixel_resolution), e.time_bins).numpy()
-        out[f"pixcells_{variant}"] = pixel_entities(pix, e.pixel_resolution, PIXEL_CELLS).half().numpy()
+        objects = find_objects(pix)
+        pooled = pool_under_masks(tokens, objects)
+        linear = {"vdt": time_bins(pool_grid(tokens, e.pool_grid), e.time_bins),
+                  "pixels": time_bins(pixel_vectors(pix, e.pixel_resolution), e.time_bins),
+                  "objects": object_vectors(objects, e.time_bins),
+                  "vdt-objects": vdt_object_vectors(pooled, e.time_bins)}
+        relational = {"slots": slot_entities(slots, tokens, seed=ctx.config.seed).half(),
+                      "pixcells": pixel_entities(pix, e.pixel_resolution, PIXEL_CELLS).half(),
+                      "objects": object_entities(objects),
+                      "vdt-objects": vdt_object_entities(pooled).half()}
+        for kind, arrays in (("linear", linear), ("relational", relational)):
+            out.update({feature_key(family, kind, variant): a.numpy() for family, a in arrays.items()})
     return out
 
 
@@ -95,8 +124,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     if c.extract.pixel_resolution % PIXEL_CELLS:
         raise ValueError(f"extract.pixel_resolution must be a multiple of {PIXEL_CELLS}")
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    space = build_latent(c.latent).to(device)
-    models, slot_models = {}, {}
+    models, spaces, slot_models = {}, {}, {}
     groups = ctx.groups() if ctx.pretrain_root is None else {}
     written = {}
     for split in ctx.splits:
@@ -106,9 +134,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
                 continue
             group = ctx.group_of(scenario)
             if group not in models:
-                models[group] = load_model(ctx.model_path(scenario)).to(device).eval()
+                # the model with the latent normalisation it was trained with: rollouts are in its latents
+                trained = load_trained(ctx.model_path(scenario), c.latent, device)
+                models[group], spaces[group] = trained.model, trained.space
                 if ctx.pretrain_root is None:
-                    _train_slots(ctx, group, groups[group], models[group], space)
+                    _train_slots(ctx, group, groups[group], models[group], spaces[group])
                 slot_models[group] = load_slot_autoencoder(slots_path(ctx, group))
             dataset = trial_sets.trial_dataset(ctx, split, scenario)
             predictions = load_predictions(ctx, split, scenario)
@@ -120,7 +150,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
                     raise FileNotFoundError(f"{ctx.stage_dir('rollout')}: no rollout for {missing[:3]}; rerun rollout")
                 frames = torch.stack([it["frames"] for it in items])
                 predicted = torch.stack([predictions[it["name"]] for it in items])
-                parts.append(trial_features(ctx, models[group], slot_models[group], space, frames, predicted))
+                parts.append(trial_features(ctx, models[group], slot_models[group], spaces[group], frames, predicted))
                 names += [it["name"] for it in items]
                 labels += [int(it["label"]) for it in items]
             arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}

@@ -1,11 +1,14 @@
 """Stage 5: per scenario, fit readouts on the readout split and score them on the test split.
 
 Readouts (family / kind / variant):
-  vdt/linear, pixels/linear           physopt: StandardScaler + LogisticRegression, C by 5-fold CV, 50/50 undersampled
-  slots/relational, pixcells/relational  SlotFormer-style pairwise readout; epoch and threshold picked on a
-                                      validation part of the readout split
+  vdt, pixels, objects, vdt-objects /linear   physopt: StandardScaler (+ PCA) + LogisticRegression, C and PCA
+                                              dimension by 5-fold CV, 50/50 undersampled
+  slots, pixcells, objects, vdt-objects /relational   SlotFormer-style pairwise readout; epoch and threshold
+                                              picked on a validation part (>= 30%) of the readout split
 Everything is chosen on the readout split. Test labels are read by ``score`` only, after every prediction is
 made (``predict_scenario`` gets the test features without labels), so no choice can depend on them.
+``comparisons``: per readout, simulated - observed and simulated - copy-last test accuracy with paired bootstrap
+intervals, per scenario and over the pooled test trials.
 """
 from __future__ import annotations
 
@@ -19,13 +22,16 @@ from tqdm.auto import tqdm
 from physion.atomic import write_json_atomic
 from pipelines.config.physion_run import VARIANTS, ReadoutConfig
 from pipelines.readout.linear import fit_linear_readout
-from pipelines.readout.metrics import accuracy_ci, roc_auc
+from pipelines.readout.metrics import accuracy_ci, paired_difference_ci, roc_auc
 from pipelines.readout.relational import fit_relational_readout, split_validation
 from pipelines.stages.context import RunContext
-from pipelines.stages.extract import features_path
+from pipelines.stages.extract import feature_key, features_path
 
 log = logging.getLogger(__name__)
-READOUTS = (("vdt", "linear"), ("pixels", "linear"), ("slots", "relational"), ("pixcells", "relational"))
+READOUTS = (("vdt", "linear"), ("pixels", "linear"), ("objects", "linear"), ("vdt-objects", "linear"),
+            ("slots", "relational"), ("pixcells", "relational"), ("objects", "relational"),
+            ("vdt-objects", "relational"))
+CONTRASTS = (("simulated", "observed"), ("simulated", "copy-last"))  # (a, b): accuracy of a minus b
 
 
 @dataclass
@@ -54,15 +60,17 @@ def predict_scenario(train: FeatureSet, test: FeatureSet, cfg: ReadoutConfig, se
     out = {}
     jobs = [(family, kind, variant) for family, kind in READOUTS for variant in VARIANTS]
     for family, kind, variant in tqdm(jobs, desc="readouts", leave=False, disable=not progress):
-        X, X_test = train.arrays[f"{family}_{variant}"], test.arrays[f"{family}_{variant}"]
+        key = feature_key(family, kind, variant)
+        X, X_test = train.arrays[key], test.arrays[key]
         if kind == "linear":
             fit = fit_linear_readout(X, train.labels, c_grid=c_grid, cv_folds=cfg.cv_folds, max_iter=cfg.max_iter,
-                                     undersample=cfg.undersample, seed=seed, n_jobs=cfg.n_jobs)
+                                     undersample=cfg.undersample, seed=seed, n_jobs=cfg.n_jobs,
+                                     pca_dims=cfg.pca_dims, max_feature_ratio=cfg.max_feature_ratio)
         else:
             r = cfg.relational
             fit = fit_relational_readout(X[train_idx], train.labels[train_idx], X[val_idx], train.labels[val_idx],
                                          hidden=r.hidden, epochs=r.epochs, lr=r.lr, batch_size=r.batch_size,
-                                         weight_decay=r.weight_decay, seed=seed)
+                                         weight_decay=r.weight_decay, seed=seed, min_steps=r.min_steps)
         out[f"{family}/{kind}/{variant}"] = {"proba": fit.predict_proba(X_test), "pred": fit.predict(X_test),
                                              "fit": fit.to_dict()}
     return out
@@ -74,24 +82,54 @@ def score(predictions: dict[str, dict[str, Any]], labels: np.ndarray, cfg: Reado
             for name, p in predictions.items()}
 
 
+def contrasts(labels: np.ndarray, preds: dict[str, np.ndarray], cfg: ReadoutConfig, seed: int) -> dict:
+    """{"<family>/<kind>": {"simulated-observed": {...}, "simulated-copy-last": {...}}} from test ``preds``
+    ("<family>/<kind>/<variant>" -> (n,) labels); every contrast resamples the same trials (same seed)."""
+    out = {}
+    for family, kind in READOUTS:
+        name = f"{family}/{kind}"
+        if all(f"{name}/{v}" in preds for pair in CONTRASTS for v in pair):
+            out[name] = {f"{a}-{b}": paired_difference_ci(labels, preds[f"{name}/{a}"], preds[f"{name}/{b}"],
+                                                          n_boot=cfg.bootstrap, seed=seed)
+                         for a, b in CONTRASTS}
+    return out
+
+
+def pooled(labels: list[np.ndarray], preds: list[dict[str, np.ndarray]], cfg: ReadoutConfig, seed: int) -> dict:
+    """Accuracy (with interval) of every readout and the contrasts over the test trials of all scenarios
+    together (each scenario's own fitted readouts)."""
+    y = np.concatenate(labels)
+    joined = {k: np.concatenate([p[k] for p in preds]) for k in preds[0]}
+    return {"test_trials": int(len(y)), "test_positive": int(y.sum()),
+            "readouts": {k: accuracy_ci(y, p, n_boot=cfg.bootstrap, seed=seed) for k, p in joined.items()},
+            "comparisons": contrasts(y, joined, cfg, seed)}
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
     c = ctx.config
     train_split, test_split = ctx.splits
     results, folder = {}, ctx.stage_dir("readout")
+    all_labels, all_preds = [], []
     for scenario in tqdm(ctx.scenario_names(), desc="readout", disable=not ctx.progress):
         train = load_features(ctx, train_split, scenario, with_labels=True)
         test = load_features(ctx, test_split, scenario, with_labels=False)
         predictions = predict_scenario(train, test, c.readout, c.seed, progress=ctx.progress)
         labels = load_features(ctx, test_split, scenario, with_labels=True).labels  # only now, for scoring
         scores = score(predictions, labels, c.readout, c.seed)
+        preds = {k: p["pred"] for k, p in predictions.items()}
         results[scenario] = {"readout_trials": len(train.names), "readout_positive": int(train.labels.sum()),
-                             "test_trials": len(test.names), "test_positive": int(labels.sum()), "readouts": scores}
+                             "test_trials": len(test.names), "test_positive": int(labels.sum()), "readouts": scores,
+                             "comparisons": contrasts(labels, preds, c.readout, c.seed)}
+        all_labels.append(labels)
+        all_preds.append(preds)
         write_json_atomic(folder / "predictions" / f"{scenario}.json",
                           {"names": test.names, **{k: {"proba": p["proba"].tolist(), "pred": p["pred"].tolist()}
                                                    for k, p in predictions.items()}})
         best = max(scores.items(), key=lambda kv: kv[1]["accuracy"])
         log.info("%s: best readout %s accuracy %.3f [%.3f, %.3f]", scenario, best[0], best[1]["accuracy"],
                  best[1]["low"], best[1]["high"])
-    write_json_atomic(folder / "results.json", {"scenarios": results, "splits": {"fit": train_split, "test": test_split}})
+    write_json_atomic(folder / "results.json",
+                      {"scenarios": results, "pooled": pooled(all_labels, all_preds, c.readout, c.seed),
+                       "splits": {"fit": train_split, "test": test_split}})
     log.info("readout results: %s", folder / "results.json")
     return {"results": str(folder / "results.json")}

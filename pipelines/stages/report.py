@@ -15,12 +15,14 @@ from physion.atomic import atomic_path, write_json_atomic
 from pipelines.config.loading import dump_config
 from pipelines.config.physion_run import VARIANTS
 from pipelines.report_plots import accuracy_chart
-from pipelines.report_tables import accuracy_table, reference_section
+from pipelines.report_tables import (PRIMARY, accuracy_table, comparison_table, headline, pooled_table,
+                                     reference_section)
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
+from pipelines.stages.readout import READOUTS
 from pipelines.stages.rollout import load_predictions
 from pipelines.strips import video_strip
-from pipelines.training import build_latent
+from pipelines.training import load_trained
 
 log = logging.getLogger(__name__)
 
@@ -39,13 +41,13 @@ def _strips(ctx: RunContext, folder: Path) -> list[str]:
     n = ctx.config.report.strips
     if n == 0:
         return []
-    space = build_latent(ctx.config.latent)
     n_obs = trial_sets.observed_count(ctx)
     split = ctx.splits[-1]
     written = []
     for scenario in ctx.scenario_names():
         dataset = trial_sets.trial_dataset(ctx, split, scenario)
         predictions = load_predictions(ctx, split, scenario)
+        space = load_trained(ctx.model_path(scenario), ctx.config.latent).space  # the rollouts' latents
         rows = []
         for i in range(min(n, len(dataset))):
             item = dataset[i]
@@ -74,11 +76,15 @@ def run(ctx: RunContext) -> dict[str, Any]:
                         "latent": c.latent.model_dump(mode="json")},
         "rollout": {k: (ctx.manifest("rollout") or {}).get(k) for k in ("sampler", "pixel_mse")},
         "readout": readout,
+        "comparisons": {"pooled": readout["pooled"]["comparisons"],
+                        **{sc: r["comparisons"] for sc, r in readout["scenarios"].items()}},
     }
     write_json_atomic(folder / "results.json", results)
     chart = accuracy_chart(readout["scenarios"], folder / "accuracy.png", VARIANTS)
     strips = _strips(ctx, folder)
-    lines = [f"# Physion readout report: {c.name}", "",
+    linear = [r for r in READOUTS if r[1] == "linear"]
+    relational = [r for r in READOUTS if r[1] == "relational"]
+    lines = [f"# Physion readout report: {c.name}", "", headline(readout["pooled"]), "",
              f"Protocol **{c.protocol}** (pretraining groups: "
              + ", ".join(f"{g}: {len(m.get('scenarios', []))} scenario(s), {m.get('training_trials', '?')} training trials"
                          for g, m in results["pretraining"]["models"].items()) + ").",
@@ -88,13 +94,27 @@ def run(ctx: RunContext) -> dict[str, Any]:
              + ", ".join(f"{g} {v['loss']:.4f}" for g, v in results["pretraining"]["final_loss"].items()) + ").",
              f"Rollout sampler: {c.rollout.sampler.method} {c.rollout.sampler.steps} steps. "
              f"Seeds: run {c.seed}, data {c.data.seed}, rollout {c.rollout.seed}.", "",
-             "Test accuracy with a bootstrap 95% interval; every choice (C, epoch, threshold) was made on the "
-             "readout split only. *observed*: first 1.5 s; *simulated*: observed + VDT rollout; *full*: "
-             "observed + true future (upper bound).", "",
-             "## Linear readouts (physopt protocol)", "",
-             accuracy_table(readout["scenarios"], [("vdt", "linear"), ("pixels", "linear")], VARIANTS), "",
-             "## Relational readouts (SlotFormer-style, over slots / pixel cells)", "",
-             accuracy_table(readout["scenarios"], [("slots", "relational"), ("pixcells", "relational")], VARIANTS), "",
+             "Test accuracy with a bootstrap 95% interval; every choice (C, PCA dimension, epoch, threshold) was "
+             "made on the readout split only. *observed*: first 1.5 s; *simulated*: observed + VDT rollout; "
+             "*copy-last*: observed + the last observed frame repeated (the control); *full*: observed + true "
+             "future (upper bound). *objects*: the red agent and yellow patient found by colour in the frames; "
+             "*vdt-objects*: VDT tokens pooled under those objects.", "",
+             "## Does the rollout help?", "",
+             f"The question this report answers: does the VDT's rollout (*simulated*) let a readout predict contact "
+             f"better than the observed frames alone, or than freezing the last observed frame? Test accuracy "
+             f"differences in points, paired bootstrap 95% intervals over the same test trials (headline: "
+             f"{PRIMARY}).", "",
+             "### simulated - observed", "",
+             comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-observed"), "",
+             "### simulated - copy-last", "",
+             comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-copy-last"), "",
+             "## Pooled test accuracy", "",
+             f"All {readout['pooled']['test_trials']} test trials together (each scenario's own readouts).", "",
+             pooled_table(readout["pooled"], list(READOUTS), VARIANTS), "",
+             "## Linear readouts (physopt protocol, PCA dimension chosen with C by CV)", "",
+             accuracy_table(readout["scenarios"], linear, VARIANTS), "",
+             "## Relational readouts (SlotFormer-style, over slots / pixel cells / objects)", "",
+             accuracy_table(readout["scenarios"], relational, VARIANTS), "",
              "## Data", "",
              "| scenario | readout trials (positive) | test trials (positive) |", "|---|---|---|"]
     for sc, r in readout["scenarios"].items():

@@ -35,7 +35,7 @@ def tiny_config(**updates) -> dict:
         "pretrain": {"steps": 6, "batch_size": 4, "checkpoint_every": 3, "preview_every": 3, "log_every": 1},
         "rollout": {"sampler": {"steps": 4}, "chunk_size": 4},
         "extract": {"pixel_resolution": 8, "slots": {"steps": 5, "train_clips": 4, "slot_dim": 8}},
-        "readout": {"cv_folds": 2, "bootstrap": 200, "relational": {"epochs": 3, "hidden": 8}},
+        "readout": {"cv_folds": 2, "bootstrap": 200, "relational": {"epochs": 3, "hidden": 8, "min_steps": 10}},
         "report": {"strips": 1},
     }
     for key, value in updates.items():
@@ -76,25 +76,47 @@ def test_every_artifact(finished_run):
     assert set(errors) == {"Collide", "Roll"} and errors["Roll"]["trials"] == 16 and errors["Roll"]["model"] > 0
     with np.load(root / "extract" / "test" / "Collide.npz") as f:
         assert len(f["names"]) == 6 and sorted(f["labels"].tolist()) == [0, 0, 0, 1, 1, 1]
-        for variant in ("observed", "simulated", "full"):
+        for variant in ("observed", "simulated", "copy-last", "full"):
             assert f[f"vdt_{variant}"].shape == (6, 4 * 2 * 2 * 64)          # time bins x 2x2 grid x width
             assert f[f"pixels_{variant}"].shape == (6, 4 * 3 * 8 * 8)
+            assert f[f"objects_{variant}"].shape == (6, 4 * 18 + 2)          # time bins x 18, min distance, max contact
+            assert f[f"vdt-objects_{variant}"].shape == (6, 4 * 3 * 65)      # bins x 3 entities x (width + mass)
         assert f["slots_observed"].shape == (6, 15, 6, 10) and f["slots_full"].shape == (6, 20, 6, 10)
         assert f["pixcells_simulated"].shape == (6, 20, 16, 14)
+        assert f["objects_entities_copy-last"].shape == (6, 20, 2, 10)
+        assert f["vdt-objects_entities_full"].shape == (6, 20, 3, 68)
         assert not np.allclose(f["vdt_simulated"], f["vdt_full"])             # the rollout is not the truth
+        # copy-last: the observed frames then the 15th repeated, so its object features stop moving after frame 15
+        frozen = f["objects_entities_copy-last"][:, 15:]
+        assert (frozen == f["objects_entities_copy-last"][:, 14:15]).all()
+        np.testing.assert_array_equal(f["objects_entities_copy-last"][:, :15], f["objects_entities_full"][:, :15])
 
     results = json.loads((root / "readout" / "results.json").read_text())["scenarios"]
     assert set(results) == {"Collide", "Roll"}
     readouts = results["Collide"]["readouts"]
-    assert len(readouts) == 12  # (vdt, pixels, slots, pixcells) x (observed, simulated, full)
+    assert len(readouts) == 32  # 4 linear + 4 relational families x (observed, simulated, copy-last, full)
     for r in readouts.values():
         assert 0 <= r["low"] <= r["accuracy"] <= r["high"] <= 1 and r["n"] == 6
     assert readouts["vdt/linear/full"]["fit"]["n_train"] == 10
+    assert readouts["objects/relational/full"]["fit"]["n_val"] == 4  # >= 30% of the 10 readout trials
+    predictions = json.loads((root / "readout" / "predictions" / "Collide.json").read_text())
+    for key in ("objects/linear/full", "vdt-objects/linear/copy-last", "vdt-objects/relational/copy-last",
+                "objects/relational/simulated", "vdt/linear/observed"):
+        assert len(predictions[key]["pred"]) == len(predictions[key]["proba"]) == 6
+    comparison = results["Collide"]["comparisons"]["objects/linear"]["simulated-copy-last"]
+    assert comparison["n"] == 6 and comparison["low"] <= comparison["difference"] <= comparison["high"]
 
     report = root / "report"
     text = (report / "report.md").read_text()
     assert "| Collide |" in text and "Published reference figures" in text and "74.7%" in text
     assert "## Rollout error" in text and "copy last frame" in text
+    assert text.splitlines()[2].startswith("On the 12 pooled test trials, with the vdt-objects/linear readout, "
+                                           "the rollout adds")
+    assert "over copying the last observed frame" in text.splitlines()[2] and "## Does the rollout help?" in text
+    report_results = json.loads((report / "results.json").read_text())
+    assert set(report_results["rollout"]["pixel_mse"]) == {"Collide", "Roll"}
+    pooled = report_results["comparisons"]["pooled"]["vdt-objects/linear"]["simulated-observed"]
+    assert pooled["n"] == 12 and pooled["low"] <= pooled["difference"] <= pooled["high"]
     for png in [report / "accuracy.png", report / "strips" / "Collide.png", report / "strips" / "Roll.png"]:
         assert Image.open(png).size[0] > 100
     assert json.loads((report / "results.json").read_text())["readout"]["scenarios"]["Roll"]["test_trials"] == 6

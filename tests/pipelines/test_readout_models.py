@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.readout import (accuracy_ci, fit_linear_readout, fit_relational_readout, roc_auc,
+from pipelines.readout import (accuracy_ci, fit_linear_readout, fit_relational_readout, paired_difference_ci, roc_auc,
                                split_validation, RelationalReadout)
-from pipelines.readout.linear import undersample_indices
+from pipelines.readout.linear import reduction_candidates, undersample_indices
 from pipelines.readout.relational import best_threshold
 
 
@@ -105,6 +105,49 @@ def test_linear_readout_rejects_bad_training_data(case, message):
         fit_linear_readout(X, y, c_grid=[1.0])
 
 
+def test_pca_candidates_stay_below_the_cv_fold_and_drop_raw_features_that_outnumber_trials():
+    assert reduction_candidates(40, 8192, 5, [4, 8, 16, 32, 64], 2.0) == [4, 8, 16]   # folds train on 32 trials
+    assert reduction_candidates(40, 74, 5, [4, 8, 16, 32], 2.0) == [4, 8, 16, None]    # 74 <= 2 x 40: raw stays
+    assert reduction_candidates(10, 500, 5, [16], 2.0) == [None]                       # nothing fits: raw
+
+
+def test_linear_readout_with_pca_finds_a_signal_in_many_features():
+    # 40 trials, 2000 features: a few strong latent factors, one of which is the label; CV picks a PCA
+    # dimension (the raw features are not a candidate) and the test accuracy stays high.
+    rng = np.random.default_rng(0)
+    def trials(n, seed):
+        r = np.random.default_rng(seed)
+        y = r.integers(0, 2, n)
+        factors = np.c_[2.0 * (2 * y - 1) + r.normal(size=n), r.normal(size=(n, 3)) * 2]
+        return factors @ mixing + r.normal(size=(n, 2000)) * 0.5, y
+    mixing = rng.normal(size=(4, 2000))
+    X, y = trials(40, 1)
+    X_test, y_test = trials(200, 2)
+    readout = fit_linear_readout(X, y, c_grid=[1e-2, 1.0], pca_dims=[4, 8, 16, 32])
+    assert readout.reduction in (4, 8, 16) and readout.to_dict()["pca_dim"] == readout.reduction
+    assert (readout.predict(X_test) == y_test).mean() > 0.85
+    assert fit_linear_readout(X, y, c_grid=[1.0]).reduction is None  # no pca_dims: physopt as it was
+
+
+def test_paired_difference_hand_examples_and_pairing():
+    y = np.array([1, 0, 1, 0])
+    same = paired_difference_ci(y, [1, 0, 0, 0], [1, 0, 0, 0])
+    assert same == {"difference": 0.0, "low": 0.0, "high": 0.0, "n": 4}  # identical predictions: no spread at all
+    d = paired_difference_ci(y, [1, 0, 1, 0], [0, 1, 0, 1])
+    assert (d["difference"], d["low"], d["high"]) == (1.0, 1.0, 1.0)
+    # two readouts that differ on 10 of 200 trials: the paired interval is far narrower than two unpaired ones
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 200)
+    a = np.where(rng.random(200) < 0.7, y, 1 - y)
+    b = a.copy()
+    b[:10] = 1 - b[:10]
+    pair = paired_difference_ci(y, a, b, seed=1)
+    assert pair["difference"] == pytest.approx((a == y).mean() - (b == y).mean())
+    single = accuracy_ci(y, a, seed=1)
+    assert pair["high"] - pair["low"] < 0.5 * (single["high"] - single["low"])
+    assert pair["low"] <= pair["difference"] <= pair["high"]
+
+
 def test_linear_readout_never_sees_test_labels():
     # Structural: the fitting function takes training arrays and options only.
     params = list(inspect.signature(fit_linear_readout).parameters)
@@ -129,7 +172,8 @@ def naive_relational(model: RelationalReadout, entities: torch.Tensor) -> torch.
     b, t, k, _ = entities.shape
     frames = []
     for f in range(t):
-        pair_codes = [model.pair(model.first(torch.cat([entities[:, f, i], entities[:, f, j]], dim=-1)))
+        pair_codes = [model.pair(model.first(torch.cat([entities[:, f, i], entities[:, f, j],
+                                                        (entities[:, f, i] - entities[:, f, j]).abs()], dim=-1)))
                       for i in range(k) for j in range(k) if i != j]
         frames.append(model.head(torch.stack(pair_codes, 1).amax(1)).squeeze(-1))
     return torch.stack(frames, 1).amax(1)
@@ -200,6 +244,36 @@ def test_relational_selection_uses_validation_only(relational_data, relational_f
     # standardisation uses training statistics only
     E_train = relational_data["train"][0]
     torch.testing.assert_close(relational_fit.mean, torch.as_tensor(E_train.reshape(-1, 3).mean(0)))
+
+
+def test_relational_readout_learns_a_pairwise_rule_from_30_trials():
+    """A readout split's size: 30 training trials (and 13 for validation) of two entities (a 2-D position and an
+    identity flag) over 4 frames; label: they come closer than the median distance at some frame. The schedule
+    gives ~4 steps per epoch and >= 400 steps, and held-out trials score well above chance."""
+    accuracies = []
+    for seed in range(4):
+        E, min_dist = close_pair_task(343, seed=seed, T=4, K=2)
+        E[..., 2] = [0, 1]  # identity instead of noise, as object entities carry
+        y = (min_dist < np.median(min_dist)).astype(int)
+        fit = fit_relational_readout(E[:30], y[:30], E[30:43], y[30:43], hidden=32, epochs=30, lr=3e-3,
+                                     min_steps=400, seed=0)
+        assert fit.config["batch_size"] == 8 and fit.config["epochs"] == 100 and len(fit.train_loss) == 100
+        assert fit.train_loss[-1] < 0.5 * fit.train_loss[0]  # it trains: the old schedule made 30 steps in all
+        accuracies.append((fit.predict(E[43:]) == y[43:]).mean())
+    assert np.mean(accuracies) > 0.72 and min(accuracies) > 0.6, accuracies
+
+
+def test_relational_ties_go_to_the_lower_validation_loss(relational_data, relational_fit):
+    fit = relational_fit
+    tied = [e for e, acc in enumerate(fit.val_history) if acc == fit.val_accuracy]
+    assert fit.val_loss[fit.best_epoch - 1] == min(fit.val_loss[e] for e in tied)
+
+
+def test_schedule_sizes_batches_to_the_data():
+    from pipelines.readout.relational import schedule
+    assert schedule(26, 64, 30, 400) == (7, 100)      # 4 steps per epoch, stretched to 400 steps
+    assert schedule(1000, 64, 30, 400) == (64, 30)    # plenty of data: the configured batch and epochs
+    assert schedule(26, 64, 30, 0) == (7, 30)
 
 
 def test_best_threshold_hand_examples():

@@ -1,0 +1,95 @@
+"""Object features from colour: the agent (red) and patient (yellow) found in each frame by physion.colour_objects,
+the same code whatever made the frames (observed, true future, decoded VDT rollout).
+
+Two families:
+  objects      per frame: per object presence, area, centroid, box; the pair's distance and contact.
+               Linear: time-binned, plus the minimum distance and the maximum contact over the whole sequence
+               (contact is a moment, which a bin average would dilute). Relational: 2 entities per frame.
+  vdt-objects  the VDT token grid of each frame pooled under each object's soft mask, plus the global mean token.
+               Linear: time-binned. Relational: 3 entities per frame (agent, patient, global).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from physion.colour_objects import ObjectMeasures, measure, soft_masks
+from pipelines.features.vdt_tokens import time_bins
+
+FAR = math.sqrt(2.0)  # distance of a frame without both objects: the image diagonal, farther than any real one
+PER_OBJECT = ("present", "area", "x", "y", "x0", "y0", "x1", "y1")
+PAIR = ("distance", "contact")
+
+
+@dataclass
+class FrameObjects:
+    soft: torch.Tensor          # (B, L, 2, H, W) colour membership of agent and patient
+    measures: ObjectMeasures    # over the B * L frames, flattened
+    shape: tuple[int, int]      # (B, L)
+
+
+def find_objects(frames: torch.Tensor) -> FrameObjects:
+    """frames (B, L, 3, H, W) in [-1, 1] -> the soft masks and the measures of their hard (> 1/2) masks."""
+    b, length = frames.shape[:2]
+    flat = frames.detach().float().clamp(-1, 1).reshape(b * length, *frames.shape[2:]).cpu().numpy()
+    soft = soft_masks(flat)
+    return FrameObjects(torch.from_numpy(soft).reshape(b, length, *soft.shape[1:]), measure(soft > 0.5), (b, length))
+
+
+def _per_object(m: ObjectMeasures) -> np.ndarray:
+    """(N, 2, 8): PER_OBJECT features, absent objects' positions and boxes set to 0 (their presence flag says so)."""
+    values = np.concatenate([m.present[..., None], m.area[..., None], m.centroid, m.box], axis=-1)
+    return np.nan_to_num(values.astype(np.float32), nan=0.0)
+
+
+def per_frame_features(objects: FrameObjects) -> torch.Tensor:
+    """(B, L, 2 * 8 + 2): both objects' PER_OBJECT features, then the PAIR features."""
+    m = objects.measures
+    pair = np.stack([np.nan_to_num(m.distance, nan=FAR), m.contact], axis=-1).astype(np.float32)
+    x = np.concatenate([_per_object(m).reshape(len(pair), -1), pair], axis=-1)
+    return torch.from_numpy(x).reshape(*objects.shape, -1)
+
+
+def object_vectors(objects: FrameObjects, bins: int) -> torch.Tensor:
+    """(B, bins * 18 + 2) for the linear readout: time-binned per-frame features, min distance, max contact."""
+    per_frame = per_frame_features(objects)
+    distance, contact = per_frame[..., -2], per_frame[..., -1]
+    return torch.cat([time_bins(per_frame, bins), distance.amin(1, keepdim=True), contact.amax(1, keepdim=True)], 1)
+
+
+def object_entities(objects: FrameObjects) -> torch.Tensor:
+    """(B, L, 2, 8 + 2) for the relational readout: each object's PER_OBJECT features and a one-hot identity."""
+    per_object = torch.from_numpy(_per_object(objects.measures)).reshape(*objects.shape, 2, -1)
+    identity = torch.eye(2).expand(*objects.shape, 2, 2)
+    return torch.cat([per_object, identity], dim=-1)
+
+
+def pool_under_masks(tokens: torch.Tensor, objects: FrameObjects) -> torch.Tensor:
+    """tokens (B, L, gh, gw, D), masks at pixel resolution -> (B, L, 3, D + 1): the tokens' mean weighted by each
+    object's soft mask downsampled (area average) to the token grid, then the global mean token; each followed by
+    the weight mass (the object's share of the grid; 1 for the global token). An object absent from a frame
+    (mass ~0) gets the global mean token, so the entity stays finite and says "nothing here" by its mass."""
+    b, length, gh, gw, d = tokens.shape
+    weights = F.adaptive_avg_pool2d(objects.soft.reshape(b * length, 2, *objects.soft.shape[-2:]), (gh, gw))
+    weights = weights.reshape(b, length, 2, gh * gw)
+    flat = tokens.reshape(b, length, gh * gw, d).float()
+    mass = weights.sum(-1, keepdim=True)  # (B, L, 2, 1)
+    glob = flat.mean(2, keepdim=True)  # (B, L, 1, D)
+    pooled = torch.where(mass > 1e-3, (weights @ flat) / mass.clamp_min(1e-3), glob)
+    share = mass / (gh * gw)
+    return torch.cat([torch.cat([pooled, glob], 2), torch.cat([share, torch.ones(b, length, 1, 1)], 2)], -1)
+
+
+def vdt_object_vectors(pooled: torch.Tensor, bins: int) -> torch.Tensor:
+    """pooled (B, L, 3, D + 1) -> (B, bins * 3 * (D + 1)) for the linear readout (reduced by PCA inside it)."""
+    return time_bins(pooled.flatten(2), bins)
+
+
+def vdt_object_entities(pooled: torch.Tensor) -> torch.Tensor:
+    """pooled (B, L, 3, D + 1) -> (B, L, 3, D + 4): each entity with a one-hot identity (agent, patient, global)."""
+    b, length = pooled.shape[:2]
+    return torch.cat([pooled, torch.eye(3).expand(b, length, 3, 3)], dim=-1)
