@@ -19,9 +19,10 @@ from physion.generation.merge import merge_shards
 from physion.generation.plan import TrialJob, check_counts, check_shard, plan_trials
 from physion.generation.resume import check_resumable, remove_temp_leftovers, store_lock
 from physion.generation.scenario_specs import resolve_scenarios
+from physion.generation.space import check_free_space, trial_bytes
 from physion.generation.worker import SimulationSettings, generate_trial_star, trial_record
 from physion.store import TrialStore, read_header, write_json_atomic
-from physion.trial import FPS, OBSERVED_FRAMES, SPLIT_SIZES
+from physion.trial import FPS, OBSERVED_FRAMES, SPLIT_SIZES, stored_count
 
 __all__ = ["generate", "merge_shards", "DEFAULT_COUNTS"]
 
@@ -111,11 +112,14 @@ def generate(
         )
         log.info("%d trials planned in %s: %d already done, %d to generate with %d worker(s)",
                  len(jobs), root, len(done), len(todo), workers)
+        per_trial = trial_bytes(resolution, stored_count(num_frames, frame_stride), [paths[j] for j in done[:50]])
+        check_free_space(root, per_trial, len(todo))
 
         records = {job.name: trial_record(read_header(paths[job]).to_trial()) for job in done}
         with tqdm(total=len(jobs), initial=len(done), desc="generate", unit="trial", disable=not progress) as bar:
             for record in _run_jobs(todo, workers, bar):
                 records[record["name"]] = record
+                check_free_space(root, per_trial, min(workers, len(jobs) - len(records)))  # those in flight
 
         pairs = list(dict.fromkeys((job.split, job.scenario) for job in jobs))
         for split, scenario in pairs:

@@ -118,19 +118,75 @@ class TrialHeader:
 
 @contextlib.contextmanager
 def open_trial_file(path: str | Path) -> Iterator[h5py.File]:
-    """Open an HDF5 trial read-only; h5py/OS read failures inside the block become CorruptTrialError(path)."""
+    """Open an HDF5 trial read-only; any h5py or OS error inside the block becomes CorruptTrialError(path) naming
+    the damaged key (h5py's own errors, often a bare KeyError, name neither the file nor the object)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such trial file")
     try:
         f = h5py.File(path, "r")
     except OSError as err:
-        raise CorruptTrialError(path, f"not a readable HDF5 file (truncated or another format): {err}") from err
+        raise CorruptTrialError(path, f"not a readable HDF5 file (truncated or another format): {_line(err)}") from err
     try:
         with f:
             yield f
-    except OSError as err:  # h5py raises OSError for damaged datasets/groups found mid-read
-        raise CorruptTrialError(path, f"damaged HDF5 content: {err}") from err
+    except PhysionDataError:
+        raise
+    except Exception as err:  # noqa: BLE001 - only h5py's and the OS's: the rest is re-raised as it is
+        if not (isinstance(err, OSError) or _raised_in_h5py(err)):
+            raise
+        damage = find_damage(path)
+        where = f" at {damage[0]}: {damage[1]}" if damage else f": {_line(err)}"
+        raise CorruptTrialError(path, f"damaged HDF5 content{where}") from err
+
+
+def find_damage(path: str | Path) -> tuple[str, str] | None:
+    """(key, problem) of the first object, attribute or dataset of the file that cannot be read, else None.
+    Reads every dataset once: HDF5 checks its metadata checksums as it goes."""
+    try:
+        f = h5py.File(path, "r")
+    except Exception as err:  # noqa: BLE001 - any failure to open is damage to report
+        return "/", _line(err)
+    with f:
+        return _first_damage(f, "")
+
+
+def _first_damage(group: h5py.Group, prefix: str) -> tuple[str, str] | None:
+    try:
+        keys = list(group.keys())
+        dict(group.attrs)
+    except Exception as err:  # noqa: BLE001
+        return prefix or "/", _line(err)
+    for key in keys:
+        name = f"{prefix}/{key}" if prefix else key
+        try:
+            obj = group[key]
+            dict(obj.attrs)
+            if isinstance(obj, h5py.Dataset):
+                obj[()]
+                continue
+        except Exception as err:  # noqa: BLE001
+            return name, _line(err)
+        if isinstance(obj, h5py.Group):
+            found = _first_damage(obj, name)
+            if found:
+                return found
+    return None
+
+
+def _raised_in_h5py(err: BaseException) -> bool:
+    """Whether the error came out of h5py (its KeyError/RuntimeError/ValueError share no base class)."""
+    tb = err.__traceback__
+    while tb is not None:
+        if "h5py" in Path(tb.tb_frame.f_code.co_filename).parts:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _line(err: BaseException) -> str:
+    text = str(err).strip().strip("'\"")
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def read_header(path: str | Path, f: h5py.File | None = None) -> TrialHeader:

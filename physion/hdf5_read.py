@@ -11,12 +11,12 @@ import h5py
 import numpy as np
 
 from physion.errors import CorruptTrialError
-from physion.hdf5_header import TrialHeader, UnservableRequest, open_trial_file, read_header
+from physion.hdf5_header import TrialHeader, UnservableRequest, find_damage, open_trial_file, read_header
 from physion.hdf5_layout import ID_KEYS, colors_to_segmentation, decode_image
 from physion.masks_rle import decode_segmentation
 from physion.trial import Trial, stored_count
 
-__all__ = ["read_trial", "read_frames", "read_images", "read_header", "open_trial_file", "TrialHeader",
+__all__ = ["read_trial", "read_frames", "read_images", "read_header", "open_trial_file", "verify_trial", "TrialHeader",
            "UnservableRequest"]
 
 
@@ -133,3 +133,12 @@ def _per_frame_array(path: Path, f: h5py.File, keys: list[str], key: str, shape:
     return out
 
 
+
+def verify_trial(path: str | Path) -> TrialHeader:
+    """Read every dataset of a trial file once and decode it as the datasets will; CorruptTrialError naming the
+    file and the key for the first damage. Returns the trial's header (``inspect --deep``, a store's first use)."""
+    damage = find_damage(path)
+    if damage is not None:
+        raise CorruptTrialError(path, f"damaged HDF5 content at {damage[0]}: {damage[1]}")
+    read_trial(path)  # pixels, masks and per-frame arrays: what a checksum cannot tell (a PNG that does not decode)
+    return read_header(path)

@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from physion.errors import PhysionDataError
 from physion.hdf5_header import read_header
+from physion.hdf5_read import verify_trial
 from physion.store import TrialStore
 from physion.trial import OBSERVED_FRAMES
 
@@ -18,13 +19,16 @@ IMPORT_LOG = "import_log.json"
 SKIPPED_SHOWN = 5  # skipped inputs printed by format_summary; the log has them all
 
 
-def summarize_store(root: str | Path) -> dict:
-    """JSON-able summary: {"root", "trials", "groups": [one dict per split/scenario], "import_log": {...} | None}."""
+def summarize_store(root: str | Path, deep: bool = False) -> dict:
+    """JSON-able summary: {"root", "trials", "groups": [one dict per split/scenario], "import_log": {...} | None}.
+    ``deep``: read every dataset of every trial (``verify_trial``), not just the headers, so damage anywhere in
+    a file is found now (CorruptTrialError naming the file and the key)."""
+    read = verify_trial if deep else read_header
     store = TrialStore(root)
     groups = []
     for split, scenario in store.groups():
         paths = store.trials(split, scenario)
-        headers = [read_header(p) for p in tqdm(paths, desc=f"inspect {split}/{scenario}", unit="trial", leave=False)]
+        headers = [read(p) for p in tqdm(paths, desc=f"inspect {split}/{scenario}", unit="trial", leave=False)]
         groups.append(_group_summary(split, scenario, headers))
     return {
         "root": str(store.root),

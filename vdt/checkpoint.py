@@ -30,9 +30,14 @@ def read_checkpoint(path: str | Path) -> dict:
         raise FileNotFoundError(f"checkpoint not found: {path}")
     with torch.serialization.safe_globals([argparse.Namespace]):
         try:
-            return torch.load(path, map_location="cpu", weights_only=True)
+            obj = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # re-raised with the file named: torch's message alone does not say which file
-            raise ValueError(f"{path}: not a readable torch checkpoint ({err})") from err
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointMismatchError(f"{path}: not a readable torch checkpoint ({first})") from err
+    if not isinstance(obj, dict):
+        raise CheckpointMismatchError(f"{path}: holds a {type(obj).__name__}, not a checkpoint (a dict of weights, "
+                                      "or one with 'ema'/'model' weights)")
+    return obj
 
 
 def extract_state_dict(obj: dict) -> dict[str, torch.Tensor]:
@@ -85,7 +90,7 @@ def adapt_state_dict(model: VDT, state: dict[str, torch.Tensor], allow_missing_t
             lines.append(f"not in model ({len(unexpected)}): {', '.join(unexpected[:20])}")
         if wrong:
             lines.append(f"shape mismatch ({len(wrong)}): " + "; ".join(wrong[:20]))
-        raise CheckpointMismatchError("checkpoint does not fit this VDT:\n  " + "\n  ".join(lines))
+        raise CheckpointMismatchError("checkpoint does not fit this VDT: " + "; ".join(lines))
     return state
 
 
@@ -96,7 +101,12 @@ def load_weights(model: VDT, source: str | Path | dict, allow_missing_temporal: 
     are fresh, with ``temporal_fc`` zeroed so the video model starts out computing the image model frame by frame
     (plus the time table); this is the paper's spatial-temporal decoupled training."""
     obj = read_checkpoint(source) if isinstance(source, (str, Path)) else source
-    state = adapt_state_dict(model, extract_state_dict(obj), allow_missing_temporal)
+    try:
+        state = adapt_state_dict(model, extract_state_dict(obj), allow_missing_temporal)
+    except CheckpointMismatchError as err:
+        if isinstance(source, (str, Path)):
+            raise CheckpointMismatchError(f"{source}: {err}") from None
+        raise
     model.load_state_dict(state, strict=True)
     return model
 
@@ -124,5 +134,8 @@ def model_from_checkpoint(obj: dict, path: str | Path = "<checkpoint>", prefer_e
         raise CheckpointMismatchError(f"{path}: no 'config' entry; for official checkpoints build the model and "
                                       "use load_weights(model, path)")
     model = VDT(**{**obj["config"], **overrides})
-    weights = obj["ema"] if prefer_ema and "ema" in obj else obj["model"]
-    return load_weights(model, weights)
+    weights = obj["ema"] if prefer_ema and "ema" in obj else obj.get("model")
+    try:
+        return load_weights(model, weights if isinstance(weights, dict) else {})
+    except CheckpointMismatchError as err:
+        raise CheckpointMismatchError(f"{path}: {err}") from None

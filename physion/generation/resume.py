@@ -6,7 +6,6 @@ A trial is done iff its final ``.hdf5`` exists: ``write_trial`` writes a hidden 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any, Iterator
 
 from physion.errors import PhysionDataError
 from physion.generation.manifest import SETTING_DEFAULTS, SETTING_KEYS, manifest_path
+from physion.locking import folder_lock
 
 log = logging.getLogger(__name__)
 TEMP_GLOB = ".*.tmp"  # physion.atomic's temporary names
@@ -85,13 +85,6 @@ def remove_temp_leftovers(folder: Path) -> int:
 @contextlib.contextmanager
 def store_lock(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``root`` so two runs never write (or clean temporaries) in one store at once."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_NAME, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise PhysionDataError(root, "another generate or merge run holds this store's lock") from None
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with folder_lock(root, LOCK_NAME, "another generate or merge run holds this store's lock",
+                     hint="wait for it to finish; a rerun then resumes"):
+        yield

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from physion.errors import RejectedTrial
+from physion.errors import OutOfSpaceError, RejectedTrial
 from physion.generation import GENERATOR_VERSION
 from physion.generation.plan import TrialJob
 from physion.generation.seeds import trial_seed, wanted_label
+from physion.generation.space import is_disk_full
 from physion.scenarios import load_scenario
 from physion.store import write_trial
 from physion.trial import Trial, stored_count
@@ -123,7 +124,14 @@ def generate_trial(job: TrialJob, settings: SimulationSettings, path: str) -> di
             "base_seed": settings.base_seed,
         },
     }
-    write_trial(Path(path), trial)
+    try:
+        write_trial(Path(path), trial)
+    except OSError as err:
+        if is_disk_full(err):  # one line naming the folder, not h5py's stack of errors
+            raise OutOfSpaceError(Path(path).parent, f"disk full while writing {Path(path).name}",
+                                  hint="free some space; trials already written are kept and a rerun resumes"
+                                  ) from None
+        raise
     return trial_record(trial)
 
 

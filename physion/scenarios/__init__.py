@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.util
@@ -53,6 +54,30 @@ def _module_from_file(path: Path):
     return module
 
 
+def _check_defines(spec: str, path: Path, class_name: str) -> None:
+    """ScenarioLoadError, without running ``path``, when nothing in it can bind ``class_name`` (a class, a function,
+    an assignment or an import); a ``*`` import, dynamic definitions or unparsable source leave it to the import."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return  # the import reports it with the line
+    bound: set[str] = set()
+    for node in ast.walk(tree):  # every binding anywhere: a superset of the top level, so never a false refusal
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            if node.name == "*":
+                return
+            bound.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bound.add(node.id)
+        elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("globals", "setattr", "exec"):
+            return  # dynamic definitions: leave them to the import
+    if class_name not in bound and "__getattr__" not in bound:  # a module __getattr__ may provide any name
+        raise ScenarioLoadError(f"scenario spec {spec!r}: {path} defines no {class_name!r} (checked without "
+                                "importing it)")
+
+
 def load_scenario(spec: str) -> type[Scenario]:
     """The Scenario class for ``spec``: a built-in name (case-insensitive), ``module:Class`` or ``file.py:Class``."""
     location, sep, class_name = spec.rpartition(":")
@@ -66,9 +91,24 @@ def load_scenario(spec: str) -> type[Scenario]:
         )
     if not location or not class_name:
         raise ScenarioLoadError(f"scenario spec {spec!r} must look like 'module:ClassName' or 'file.py:ClassName'")
+    # Importing a plugin runs its code: first make sure, from its source, that it can define the class at all.
     if location.endswith(".py"):
-        module = _module_from_file(Path(location))
+        path = Path(location)
+        if not path.is_file():
+            raise ScenarioLoadError(f"{path}: no such plugin file")
+        _check_defines(spec, path, class_name)
+        module = _module_from_file(path)
     else:
+        try:
+            found = importlib.util.find_spec(location)  # imports the parent packages only
+        except (ModuleNotFoundError, ValueError) as error:
+            found, cause = None, error
+        else:
+            cause = "not found"
+        if found is None:
+            raise ScenarioLoadError(f"scenario spec {spec!r}: cannot import module {location!r} ({cause})")
+        if found.origin and found.origin.endswith(".py") and Path(found.origin).is_file():
+            _check_defines(spec, Path(found.origin), class_name)
         try:
             module = importlib.import_module(location)
         except ModuleNotFoundError as error:

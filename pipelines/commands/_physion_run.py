@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.config.loading import load_config
+from pipelines.config.loading import ConfigError, load_config
 from pipelines.config.physion_run import PhysionRunConfig
 from pipelines.stages.context import RunContext
 
@@ -19,16 +19,14 @@ def add_config_arguments(p) -> None:
 def context_from_args(args, **kwargs) -> RunContext:
     config = load_config(args.config, PhysionRunConfig, args.overrides)
     root = args.out or Path("runs") / config.name
+    if root.exists() and not root.is_dir():
+        raise ConfigError(f"{root}: the run folder (--out) is a file, not a folder")
     return RunContext(config, root, progress=not args.no_progress, **kwargs)
 
 
 def stage_command(stage: str, shardable: bool = False):
     """(add_arguments, run) of the command that runs one stage of a run (earlier stages must be done)."""
-    import logging
-
-    from pipelines.config.loading import ConfigError, preflight
-
-    log = logging.getLogger(f"pipelines.commands.{stage}")
+    from pipelines.config.loading import preflight
 
     def add_arguments(p) -> None:
         add_config_arguments(p)
@@ -41,12 +39,11 @@ def stage_command(stage: str, shardable: bool = False):
         from pipelines.stages.runner import run_stage
         try:
             shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
-            ctx = context_from_args(args, shard=shard)
-            preflight(ctx.config, str(args.config))
-            run_stage(ctx, stage)
-        except ConfigError as err:
-            log.error("%s", err)
-            return 2
+        except ValueError as err:
+            raise ConfigError(f"--shard: {err}") from None
+        ctx = context_from_args(args, shard=shard)
+        preflight(ctx.config, str(args.config))
+        run_stage(ctx, stage)
         return 0
 
     return add_arguments, run

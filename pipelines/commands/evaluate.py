@@ -48,11 +48,7 @@ def evaluation_context(args):
 
 def run(args) -> int:
     from pipelines.stages.runner import run_pipeline
-    try:
-        ctx = evaluation_context(args)
-    except ConfigError as err:
-        log.error("%s", err)
-        return 2
+    ctx = evaluation_context(args)
     run_pipeline(ctx)
     log.info("evaluation of %s with model %r: %s", args.scenario, ctx.model_group, ctx.stage_dir("report") / "report.md")
     return 0

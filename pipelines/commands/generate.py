@@ -5,7 +5,6 @@ import argparse
 import logging
 from pathlib import Path
 
-from physion.errors import PhysionDataError
 from physion.generation.plan import parse_shard
 from physion.preview import contact_sheet, write_preview_mp4s
 from physion.trial import SPLIT_SIZES as DEFAULT_COUNTS
@@ -74,15 +73,9 @@ def preview_frames(num_frames: int, count: int = 5) -> tuple[int, ...]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from physion.generation.worker import TrialGenerationError
-    from physion.scenarios import ScenarioLoadError
-
-    try:
-        manifest = _generate_or_merge(args)
-    except (PhysionDataError, TrialGenerationError, ScenarioLoadError) as err:
-        # User-fixable problems (bad folder, settings mismatch, unknown scenario, unreachable label): no traceback.
-        log.error("%s", err)
-        return 1
+    # A bad folder, a settings mismatch, an unknown scenario, an unreachable label, a full disk: pipelines.cli
+    # prints each as one line with its exit code.
+    manifest = _generate_or_merge(args)
     _log_summary(manifest)
     if args.preview:
         preview = args.out / "preview"

@@ -58,10 +58,11 @@ def run(args: argparse.Namespace) -> int:
         )
     except PhysionDataError as err:
         # Only input that --skip-bad would skip gets the hint; a wrong option or a folder without labels does not.
-        log.error("%s%s", err, " (--skip-bad skips such input and records it)" if is_skippable(err) else "")
-        return 1
+        if is_skippable(err) and err.hint is None:
+            err.hint = "--skip-bad skips such input and records it"
+        raise
     except ValueError as err:  # an option that does not fit the layout (e.g. --scenario for scenario folders)
-        log.error("%s", err)
+        logging.getLogger("vdt-physion").error("%s", err)  # pipelines.cli's one-line error shape
         return 2
     for group, counts in report["groups"].items():
         log.info("%-20s %5d imported (%d positive), %d already present",

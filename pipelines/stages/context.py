@@ -14,12 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from physion.atomic import write_json_atomic
+from physion.errors import ProjectError
 from pipelines.config.loading import section_hash
 from pipelines.config.physion_run import STAGES, PhysionRunConfig
 
 
-class StageConflictError(RuntimeError):
-    """A stage folder holds work made from a different config."""
+class StageConflictError(ProjectError):
+    """A stage folder holds work made from a different config (bad input: the user picks the folder or --from)."""
+
+    exit_code = 2
+
+
+class StageOrderError(ProjectError):
+    """A stage asked for before the stages it needs are done."""
+
+    exit_code = 2
 
 
 def _stage_inputs(config: PhysionRunConfig, stage: str) -> list:
@@ -89,7 +98,7 @@ class RunContext:
 
     def manifest(self, stage: str) -> dict[str, Any] | None:
         path = self.stage_dir(stage) / "manifest.json"
-        return json.loads(path.read_text()) if path.is_file() else None
+        return _read_json(path) if path.is_file() else None
 
     def is_done(self, stage: str) -> bool:
         m = self.manifest(stage)
@@ -100,11 +109,11 @@ class RunContext:
         folder = self.stage_dir(stage)
         started = folder / "started.json"
         if started.is_file():
-            old = json.loads(started.read_text()).get("key")
+            old = _read_json(started).get("key")
             if old != self.key(stage):
                 raise StageConflictError(
-                    f"{folder} holds work from a different config (key {old}, now {self.key(stage)}); "
-                    f"use another --out, or `--from {stage}` to discard this stage and the ones after it")
+                    folder, f"holds work from a different config (key {old}, now {self.key(stage)})",
+                    hint=f"use another --out, or `--from {stage}` to discard this stage and the ones after it")
         else:
             write_json_atomic(started, {"stage": stage, "key": self.key(stage), "started_at": _now()})
         (folder / "manifest.json").unlink(missing_ok=True)
@@ -112,6 +121,17 @@ class RunContext:
     def finish(self, stage: str, summary: dict[str, Any]) -> None:
         write_json_atomic(self.stage_dir(stage) / "manifest.json",
                           {"stage": stage, "key": self.key(stage), "finished_at": _now(), **summary})
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise StageConflictError(path, f"is not valid JSON ({err}); it was not written by this pipeline",
+                                 hint="remove the stage folder, or use `--from` that stage") from None
+    if not isinstance(value, dict):
+        raise StageConflictError(path, "is not a JSON object; it was not written by this pipeline")
+    return value
 
 
 def _now() -> str:

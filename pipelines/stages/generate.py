@@ -8,8 +8,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from tqdm import tqdm
+
 from physion.datasets import check_serves
 from physion.errors import PhysionDataError
+from physion.hdf5_read import verify_trial
 from physion.store import TrialStore, read_header
 from physion.trial import SPLITS
 from pipelines.stages.context import RunContext
@@ -43,6 +46,13 @@ def run(ctx: RunContext) -> dict[str, Any]:
             if n:
                 check_serves(read_header(store.trials(split, scenario)[0]), model.resolution,
                              model.frame_offset)
-    log.info("using the existing trial store %s: %s", ctx.store, found)
+    # Damage inside a file shows only when its bytes are read: read them all now, before the stage is marked
+    # finished, rather than let pretraining or extraction die on them stages later.
+    used = [p for split in SPLITS if split in ctx.splits or split == "training"
+            for sc in ctx.scenario_names() for p in store.trials(split, sc)]
+    for path in tqdm(used, desc="check store", unit="trial", disable=not ctx.progress):
+        verify_trial(path)
+    log.info("using the existing trial store %s: %s (every dataset of its %d trials read)", ctx.store, found,
+             len(used))
     return {"store": str(ctx.store), "counts": found}
 

@@ -1,7 +1,8 @@
 """Training curves: loss per mask task, averaged over ``log_every`` steps, to CSV (always) and TensorBoard.
 
 On resume the CSV is cut back to the checkpoint's step, so the rows after it (work that was lost in the
-crash and is done again) never appear twice."""
+crash and is done again) never appear twice; TensorBoard purges its events after that step for the same reason,
+and the ``seconds`` column continues from the last row kept (training time over every session)."""
 from __future__ import annotations
 
 import csv
@@ -33,12 +34,26 @@ def truncate_csv(path: Path, last_step: int) -> None:
         writer.writerows(keep)
 
 
+def last_seconds(path: Path) -> float:
+    """The ``seconds`` of the last complete row (0 without one): where a resumed session's clock starts."""
+    seconds = 0.0
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            try:
+                seconds = float(row["seconds"])
+            except (TypeError, ValueError, KeyError):
+                break  # a torn last line
+    return seconds
+
+
 class LossLog:
     """Accumulates per-task losses between rows; ``row(step, ...)`` writes their means."""
 
-    def __init__(self, folder: Path, tensorboard: bool = True):
+    def __init__(self, folder: Path, tensorboard: bool = True, resume_step: int = 0):
+        """``resume_step``: the checkpoint's step a resumed run continues from (after ``truncate_csv``)."""
         self.path = folder / "loss.csv"
         new = not self.path.is_file()
+        self.seconds_before = 0.0 if new else last_seconds(self.path)
         self._file = open(self.path, "a", newline="", buffering=1)
         self._csv = csv.DictWriter(self._file, COLUMNS)
         if new:
@@ -46,7 +61,8 @@ class LossLog:
         self._tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # imported here: only the main process logs
-            self._tb = SummaryWriter(str(folder / "tensorboard"))
+            # Events of steps after the checkpoint were written by the session that crashed and are redone now.
+            self._tb = SummaryWriter(str(folder / "tensorboard"), purge_step=resume_step + 1)
         self._sums: dict[str, float] = defaultdict(float)
         self._counts: dict[str, int] = defaultdict(int)
 
@@ -59,8 +75,10 @@ class LossLog:
             self._counts[task] += n
 
     def row(self, step: int, lr: float, seconds: float) -> dict:
+        """``seconds``: since this session started; the row records them added to the earlier sessions'."""
         means = {k: self._sums[k] / self._counts[k] for k in self._counts if self._counts[k]}
-        row = {"step": step, "loss": means.get("loss", math.nan), "lr": lr, "seconds": round(seconds, 2)}
+        row = {"step": step, "loss": means.get("loss", math.nan), "lr": lr,
+               "seconds": round(self.seconds_before + seconds, 2)}
         row.update({f"loss_{t}": means.get(t, math.nan) for t in TASKS})
         self._csv.writerow(row)
         if self._tb is not None:

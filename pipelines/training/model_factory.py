@@ -13,6 +13,7 @@ from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from vdt.autoencoder import LatentSpace, NormalizedSpace, build_latent_space
 from vdt.checkpoint import load_weights, model_from_checkpoint, read_checkpoint
 from vdt.diffusion import GaussianDiffusion
+from vdt.io import save_atomic
 from vdt.model import VDT, vdt_from_name
 
 log = logging.getLogger(__name__)
@@ -86,3 +87,15 @@ def load_trained(path: str | Path, latent: LatentConfig, device: torch.device | 
         space = NormalizedSpace(space, norm["shift"], norm["scale"])
     diffusion = GaussianDiffusion.from_record(record, learn_sigma=model.config.learn_sigma)
     return TrainedVDT(model, space.to(device), diffusion)
+
+
+def release_checkpoint(source: str | Path, dest: str | Path, provenance: dict) -> Path:
+    """Write the EMA weights of our checkpoint ``source`` with what loading needs (config, latent normalisation,
+    diffusion process) and ``provenance``, and nothing else (no optimizer, no raw weights): a file small enough
+    to ship. ``load_trained`` and ``model.init_checkpoint`` read it like any of our checkpoints."""
+    obj = read_checkpoint(source)
+    if "ema" not in obj or "config" not in obj:
+        raise ValueError(f"{source}: not one of our training checkpoints (needs 'config' and 'ema')")
+    payload = {"config": obj["config"], "ema": obj["ema"], "provenance": provenance,
+               **{k: obj[k] for k in (DIFFUSION_KEY, LATENT_NORM_KEY, "step") if k in obj}}
+    return save_atomic(payload, dest)

@@ -116,7 +116,7 @@ def test_v15_bad_input(v15, tmp_path, caplog):
         scan_layout(v15)
     out = tmp_path / "store"
     with caplog.at_level(logging.ERROR):
-        assert cli_main(["import-physion", str(v15), "--out", str(out), "--no-progress"]) == 1
+        assert cli_main(["import-physion", str(v15), "--out", str(out), "--no-progress"]) == 2
     assert "(--skip-bad skips such input and records it)" in caplog.text
     assert cli_main(["import-physion", str(v15), "--out", str(out), "--skip-bad", "--no-progress"]) == 0
     log = json.loads((out / "import_log.json").read_text())

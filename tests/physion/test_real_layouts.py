@@ -159,7 +159,7 @@ def test_csv_row_without_video_errors_and_skip_bad_records_it(train_tree, tmp_pa
     assert info.value.path == train_tree / "readout_labels.csv"
     assert "'pilot_it2_collision_simple_box_0001' names no video" in str(info.value)
     out = tmp_path / "store"
-    assert cli_main(["import-physion", str(train_tree), "--out", str(out), "--no-progress"]) == 1
+    assert cli_main(["import-physion", str(train_tree), "--out", str(out), "--no-progress"]) == 2
     assert not (out / "readout").exists()
     assert cli_main(["import-physion", str(train_tree), "--out", str(out), "--skip-bad", "--no-progress"]) == 0
     log = json.loads((out / "import_log.json").read_text())

@@ -165,7 +165,7 @@ def test_metadata_length_mismatch_errors_or_skips_each_orphan(stimuli, tmp_path,
     out = tmp_path / "store"
     args = ["import-physion", str(stimuli), "--out", str(out), "--split-map", "*=readout", "--no-progress"]
     with caplog.at_level(logging.ERROR):
-        assert cli_main(args) == 1
+        assert cli_main(args) == 2
     assert f"{meta}: lists 3 trials" in caplog.text and "(--skip-bad skips such input and records it)" in caplog.text
     assert cli_main(args + ["--skip-bad"]) == 0
     log = json.loads((out / "import_log.json").read_text())
@@ -215,5 +215,5 @@ def test_missing_metadata_and_unreadable_files(stimuli, tmp_path, caplog):
 
 def test_option_errors_get_no_skip_bad_hint(stimuli, tmp_path, caplog):
     with caplog.at_level(logging.ERROR):
-        assert cli_main(["import-physion", str(stimuli), "--out", str(tmp_path / "s"), "--no-progress"]) == 1
+        assert cli_main(["import-physion", str(stimuli), "--out", str(tmp_path / "s"), "--no-progress"]) == 2
     assert "cannot tell the split of" in caplog.text and "--skip-bad" not in caplog.text

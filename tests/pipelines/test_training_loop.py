@@ -52,7 +52,7 @@ def test_checkpoint_carries_the_latent_normalisation_and_process_and_a_resume_ke
         load_trained(path, LatentConfig(), diffusion_steps=500)
 
 
-def test_ema_warm_up_is_the_plain_mean_until_the_nominal_window():
-    assert ema_decay_at(0, 0.999) == 0.0 and ema_decay_at(1, 0.999) == 0.5
-    assert ema_decay_at(99, 0.999) == pytest.approx(0.99)
-    assert ema_decay_at(5000, 0.999) == 0.999 and ema_decay_at(199, 0.995) == 0.995
+def test_ema_warm_up_averages_the_last_fifth_until_the_nominal_window():
+    assert ema_decay_at(0, 0.999) == 0.0
+    assert 1 / (1 - ema_decay_at(500, 0.999)) == pytest.approx(101)   # a window of 1 + 500 / 5 steps
+    assert ema_decay_at(5000, 0.999) == 0.999 and ema_decay_at(995, 0.995) == 0.995
