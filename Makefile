@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: quickstart test bench clean-venv
+.PHONY: quickstart test lint bench release-model clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ quickstart: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# The shipped pretrained VDT (models/), remade from its config; one thread: the same bytes on any machine size.
+release-model: $(STAMP)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/vdt-physion release-model configs/release/vdt_ti4_physion32.yaml \
+		--file models/vdt_ti4_physion32.pt
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_step.py

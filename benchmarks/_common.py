@@ -1,4 +1,5 @@
 """Shared helpers for the benchmarks: the machine's reference matmul throughput, FLOP counting, peak memory."""
+
 from __future__ import annotations
 
 import contextlib

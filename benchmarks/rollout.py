@@ -8,6 +8,7 @@ frame, and the test accuracy of the *simulated* readouts (which read the rollout
     python benchmarks/rollout.py                           # CPU: Collide, 12 readout + 12 test trials (~12 min)
     python benchmarks/rollout.py --slow ddpm:100 --trials 16 # a quicker look
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,17 +39,30 @@ def parse() -> argparse.Namespace:
 
 def config(args, sampler: str) -> PhysionRunConfig:
     method, steps = sampler.split(":")
-    return validate_config({
-        "name": "bench_rollout",
-        "data": {"scenarios": [args.scenario], "counts": {"training": 16, "readout": args.trials, "test": args.trials},
-                 "render_resolution": 64, "num_frames": 120},
-        "model": {"size": "VDT-Ti/4", "resolution": 32, "num_frames": 8, "n_given": 4, "frame_offset": 4},
-        "pretrain": {"steps": args.pretrain_steps, "batch_size": 16, "checkpoint_every": 100, "preview_every": 10_000},
-        "rollout": {"sampler": {"method": method, "steps": int(steps), "batch_size": args.batch}},
-        "extract": {"slots": {"steps": 100, "train_clips": 16}},
-        "readout": {"cv_folds": 3, "relational": {"epochs": 20}},
-        "report": {"strips": 1},
-    }, PhysionRunConfig, source="benchmarks/rollout.py")
+    return validate_config(
+        {
+            "name": "bench_rollout",
+            "data": {
+                "scenarios": [args.scenario],
+                "counts": {"training": 16, "readout": args.trials, "test": args.trials},
+                "render_resolution": 64,
+                "num_frames": 120,
+            },
+            "model": {"size": "VDT-Ti/4", "resolution": 32, "num_frames": 8, "n_given": 4, "frame_offset": 4},
+            "pretrain": {
+                "steps": args.pretrain_steps,
+                "batch_size": 16,
+                "checkpoint_every": 100,
+                "preview_every": 10_000,
+            },
+            "rollout": {"sampler": {"method": method, "steps": int(steps), "batch_size": args.batch}},
+            "extract": {"slots": {"steps": 100, "train_clips": 16}},
+            "readout": {"cv_folds": 3, "relational": {"epochs": 20}},
+            "report": {"strips": 1},
+        },
+        PhysionRunConfig,
+        source="benchmarks/rollout.py",
+    )
 
 
 def main() -> None:
@@ -66,19 +80,32 @@ def main() -> None:
         mse = ctx.manifest("rollout")["pixel_mse"][args.scenario]
         n = 2 * args.trials
         scores = json.loads((ctx.stage_dir("readout") / "results.json").read_text())["scenarios"][args.scenario]
-        figures[label] = {"sampler": sampler, "seconds": seconds, "trials_per_s": n / seconds,
-                          "mse_model": mse["model"], "mse_copy_last": mse["copy_last"],
-                          **{k: scores["readouts"][k]["accuracy"] for k in
-                             ("vdt/linear/simulated", "slots/relational/simulated", "vdt/linear/full")}}
+        figures[label] = {
+            "sampler": sampler,
+            "seconds": seconds,
+            "trials_per_s": n / seconds,
+            "mse_model": mse["model"],
+            "mse_copy_last": mse["copy_last"],
+            **{
+                k: scores["readouts"][k]["accuracy"]
+                for k in ("vdt/linear/simulated", "slots/relational/simulated", "vdt/linear/full")
+            },
+        }
     fast, slow = figures["fast"], figures["slow"]
-    print(f"\n{'sampler':<12} {'trials/s':>9} {'rollout s':>10} {'MSE model':>10} {'MSE copy':>9} {'acc vdt sim':>12} "
-          f"{'acc slots sim':>14} {'acc vdt full':>13}")
+    print(
+        f"\n{'sampler':<12} {'trials/s':>9} {'rollout s':>10} {'MSE model':>10} {'MSE copy':>9} {'acc vdt sim':>12} "
+        f"{'acc slots sim':>14} {'acc vdt full':>13}"
+    )
     for f in (fast, slow):
-        print(f"{f['sampler']:<12} {f['trials_per_s']:>9.3f} {f['seconds']:>10.1f} {f['mse_model']:>10.4f} "
-              f"{f['mse_copy_last']:>9.4f} {f['vdt/linear/simulated']:>12.3f} {f['slots/relational/simulated']:>14.3f} "
-              f"{f['vdt/linear/full']:>13.3f}")
-    print(f"\nfast sampler is {fast['trials_per_s'] / slow['trials_per_s']:.1f}x the trials/s of {slow['sampler']} "
-          f"(same data, model and machine, {time.strftime('%Y-%m-%d')})")
+        print(
+            f"{f['sampler']:<12} {f['trials_per_s']:>9.3f} {f['seconds']:>10.1f} {f['mse_model']:>10.4f} "
+            f"{f['mse_copy_last']:>9.4f} {f['vdt/linear/simulated']:>12.3f} {f['slots/relational/simulated']:>14.3f} "
+            f"{f['vdt/linear/full']:>13.3f}"
+        )
+    print(
+        f"\nfast sampler is {fast['trials_per_s'] / slow['trials_per_s']:.1f}x the trials/s of {slow['sampler']} "
+        f"(same data, model and machine, {time.strftime('%Y-%m-%d')})"
+    )
     (args.out / "figures.json").write_text(json.dumps(figures, indent=1))
 
 

@@ -14,6 +14,7 @@ a PNG with the learning curves and error against model evaluations.
     python benchmarks/rollout_quality.py --settings x0-norm eps-raw --steps 600 --samplers ddim:8 ddpm:500
     python benchmarks/rollout_quality.py --setting 'x0-minsnr:prediction=x0,loss_weighting=min_snr'
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,15 +40,31 @@ from vdt.sampling import rollout  # noqa: E402
 
 SCENARIOS = ("Collide", "Dominoes", "Drop", "Roll")
 MODEL = {"size": "VDT-Ti/4", "resolution": 32, "num_frames": 8, "n_given": 4, "frame_offset": 4}
-OBSERVED = 12          # subsampled frames in the observed 1.5 s (45 frames, every 4th)
-HORIZON = 12           # predicted frames (3 windows of 4)
+OBSERVED = 12  # subsampled frames in the observed 1.5 s (45 frames, every 4th)
+HORIZON = 12  # predicted frames (3 windows of 4)
 # The recipe every setting shares unless it overrides it (the quickstart's, see configs/quickstart.yaml).
-BASE = {"batch_size": 12, "lr": 3e-3, "warmup_steps": 100, "schedule": "cosine", "ema_decay": 0.999,
-        "mixed_precision": "bf16", "preview_every": 100_000, "keep_checkpoints": 1000,
-        "mask_weights": {"predict": 0.8, "backward": 0.05, "interpolation": 0.05, "random_frames": 0.05,
-                         "spatial_temporal": 0.05}}
-GRID = {f"{target}-{norm}": {"prediction": target, "normalize": "fit" if norm == "norm" else "none"}
-        for target in ("eps", "v", "x0") for norm in ("raw", "norm")}
+BASE = {
+    "batch_size": 12,
+    "lr": 3e-3,
+    "warmup_steps": 100,
+    "schedule": "cosine",
+    "ema_decay": 0.999,
+    "mixed_precision": "bf16",
+    "preview_every": 100_000,
+    "keep_checkpoints": 1000,
+    "mask_weights": {
+        "predict": 0.8,
+        "backward": 0.05,
+        "interpolation": 0.05,
+        "random_frames": 0.05,
+        "spatial_temporal": 0.05,
+    },
+}
+GRID = {
+    f"{target}-{norm}": {"prediction": target, "normalize": "fit" if norm == "norm" else "none"}
+    for target in ("eps", "v", "x0")
+    for norm in ("raw", "norm")
+}
 SAMPLERS = ["ddim:4", "ddim:8", "ddim:16", "ddim:32", "ddim:100", "dpmpp2m:4", "dpmpp2m:8", "dpmpp2m:16", "ddpm:500"]
 
 
@@ -56,12 +73,30 @@ def parse() -> argparse.Namespace:
     p.add_argument("--out", type=Path, default=Path("runs/bench_rollout_quality"))
     p.add_argument("--store", type=Path, help="an existing 32 px store (default: generate the fixed set into OUT)")
     p.add_argument("--settings", nargs="*", default=list(GRID), help=f"built-in settings (default: {list(GRID)})")
-    p.add_argument("--setting", action="append", default=[], metavar="NAME:key=value,...",
-                   help="an extra setting: pretrain keys over the base recipe, plus normalize=fit|none")
+    p.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME:key=value,...",
+        help="an extra setting: pretrain keys over the base recipe, plus normalize=fit|none",
+    )
+    p.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="NAME=PATH",
+        help="also evaluate this trained checkpoint (no training; learning curve from its run's "
+        "checkpoints/ when they sit beside it), e.g. release=models/vdt_ti4_physion32.pt",
+    )
     p.add_argument("--steps", type=int, default=1500, help="training steps of every setting")
     p.add_argument("--curve-every", type=int, default=250, help="steps between learning-curve points")
     p.add_argument("--curve-sampler", default="ddim:8")
-    p.add_argument("--samplers", nargs="*", default=SAMPLERS, help="METHOD:STEPS[:SPACING] evaluated at the end")
+    p.add_argument(
+        "--samplers",
+        nargs="*",
+        default=SAMPLERS,
+        help="METHOD:STEPS[:SPACING][@T] evaluated at the end (@T: start from the noised last frame)",
+    )
     p.add_argument("--start", default=None, help="T: start every sampler from the last given frame noised to T")
     p.add_argument("--trials", type=int, default=12, help="readout trials per scenario evaluated")
     p.add_argument("--curve-trials", type=int, default=6, help="of those, per scenario, for the learning curves")
@@ -71,12 +106,22 @@ def parse() -> argparse.Namespace:
 
 # ------------------------------------------------------------------------------------------------ data
 
+
 def ensure_store(args) -> Path:
     if args.store is not None:
         return args.store
     store = args.out / "store"
-    generate(store, scenarios=list(SCENARIOS), counts={"training": 48, "readout": 16, "test": 2}, resolution=32,
-             num_frames=120, frame_stride=4, workers=2, seed=0, progress=True)
+    generate(
+        store,
+        scenarios=list(SCENARIOS),
+        counts={"training": 48, "readout": 16, "test": 2},
+        resolution=32,
+        num_frames=120,
+        frame_stride=4,
+        workers=2,
+        seed=0,
+        progress=True,
+    )
     return store
 
 
@@ -84,13 +129,20 @@ def eval_trials(store: Path, n: int) -> dict[str, torch.Tensor]:
     """scenario -> (n, OBSERVED + HORIZON, 3, 32, 32) frames of the first n readout trials."""
     out = {}
     for scenario in SCENARIOS:
-        data = TrialDataset(store, split="readout", num_frames=(OBSERVED + HORIZON) * 4, frame_offset=4,
-                            resolution=32, scenarios=[scenario])
+        data = TrialDataset(
+            store,
+            split="readout",
+            num_frames=(OBSERVED + HORIZON) * 4,
+            frame_offset=4,
+            resolution=32,
+            scenarios=[scenario],
+        )
         out[scenario] = torch.stack([data[i]["frames"] for i in range(min(n, len(data)))])
     return out
 
 
 # ------------------------------------------------------------------------------------------------ metrics
+
 
 def centroids(frames: torch.Tensor) -> np.ndarray:
     """(B, F, 3, H, W) -> (B, F, 2 objects, 2) colour centroids in [0, 1], NaN where the object is not found."""
@@ -105,20 +157,24 @@ def object_errors(pred: torch.Tensor, frames: torch.Tensor) -> dict[str, np.ndar
     copy-last and of constant velocity, over the trials where the object is found in the true frame. A predicted
     frame where the model lost the object counts with copy-last's centroid (the no-information guess)."""
     truth = centroids(frames[:, OBSERVED:])
-    obs = centroids(frames[:, OBSERVED - 2: OBSERVED])
+    obs = centroids(frames[:, OBSERVED - 2 : OBSERVED])
     last, velocity = obs[:, 1:2], obs[:, 1:2] - obs[:, 0:1]
     steps = np.arange(1, truth.shape[1] + 1)[None, :, None, None]
-    guesses = {"model": centroids(pred), "copy_last": np.broadcast_to(last, truth.shape),
-               "constant_velocity": last + velocity * steps}
+    guesses = {
+        "model": centroids(pred),
+        "copy_last": np.broadcast_to(last, truth.shape),
+        "constant_velocity": last + velocity * steps,
+    }
     guesses["model"] = np.where(np.isnan(guesses["model"]), guesses["copy_last"], guesses["model"])
     out = {}
     for name, guess in guesses.items():
         err = np.linalg.norm(guess - truth, axis=-1)  # (B, F, 2)
-        out[name] = np.nanmean(err, axis=0)           # (F, 2)
+        out[name] = np.nanmean(err, axis=0)  # (F, 2)
     return out
 
 
 # ------------------------------------------------------------------------------------------------ runs
+
 
 def setting_configs(name: str, overrides: dict):
     overrides = dict(overrides)
@@ -130,44 +186,76 @@ def setting_configs(name: str, overrides: dict):
 
 def train(name: str, overrides: dict, store: Path, args) -> Path:
     latent, model, pre = setting_configs(name, overrides)
-    pretrain = validate_config({**BASE, **pre, "steps": args.steps, "checkpoint_every": args.curve_every},
-                               PretrainConfig, source=f"setting {name}")
-    data = ClipDataset(store, split="training", num_frames=8, frame_offset=4, resolution=32,
-                       scenarios=list(SCENARIOS), seed=0)
+    pretrain = validate_config(
+        {**BASE, **pre, "steps": args.steps, "checkpoint_every": args.curve_every},
+        PretrainConfig,
+        source=f"setting {name}",
+    )
+    data = ClipDataset(
+        store, split="training", num_frames=8, frame_offset=4, resolution=32, scenarios=list(SCENARIOS), seed=0
+    )
     return train_vdt(data, model=model, latent=latent, pretrain=pretrain, out_dir=args.out / name, seed=0)
 
 
 def parse_sampler(spec: str) -> dict:
+    """METHOD:STEPS[:SPACING][@T]: @T starts from the last given frame noised to model step T."""
+    spec, _, start = spec.partition("@")
     method, steps, *spacing = spec.split(":")
     kind = spacing[0] if spacing else {"ddim": "leading", "ddpm": "linspace", "dpmpp2m": "trailing"}[method]
-    return {"method": method, "steps": int(steps), "spacing": spacing_string(kind, int(steps))}
+    return {
+        "method": method,
+        "steps": int(steps),
+        "spacing": spacing_string(kind, int(steps)),
+        "start": int(start) if start else None,
+    }
 
 
 def evaluate(path: Path, sampler: str, trials: dict[str, torch.Tensor], start: int | None) -> dict:
     trained = load_trained(path, LatentConfig(kind="pixels", normalize="none"))  # the checkpoint's own space
     s = parse_sampler(sampler)
+    start = s["start"] if s["start"] is not None else start
     diffusion = trained.diffusion.respace(s["spacing"])
     out, tick = {}, time.perf_counter()
     for scenario, frames in trials.items():
         latents = trained.space.encode(frames)
         start_kw = {"start_from": "nearest_given", "start_step": start} if start is not None else {}
-        pred_lat = rollout(trained.model, diffusion, latents[:, :OBSERVED], HORIZON, n_given=MODEL["n_given"],
-                           method=s["method"], clip_range=trained.space.value_range, amp_dtype=torch.bfloat16,
-                           generator=torch.Generator().manual_seed(1), **start_kw)
+        pred_lat = rollout(
+            trained.model,
+            diffusion,
+            latents[:, :OBSERVED],
+            HORIZON,
+            n_given=MODEL["n_given"],
+            method=s["method"],
+            clip_range=trained.space.value_range,
+            amp_dtype=torch.bfloat16,
+            generator=torch.Generator().manual_seed(1),
+            **start_kw,
+        )
         pred = trained.space.decode(pred_lat).float()
         future = frames[:, OBSERVED:]
         mse = float(((pred - future) ** 2).mean())
-        copy = float(((frames[:, OBSERVED - 1: OBSERVED] - future) ** 2).mean())
+        copy = float(((frames[:, OBSERVED - 1 : OBSERVED] - future) ** 2).mean())
         step_sd = float((pred[:, 1:] - pred[:, :-1]).std())
         true_sd = float((future[:, 1:] - future[:, :-1]).std())
-        out[scenario] = {"mse": mse, "copy_last": copy, "ratio": mse / copy, "step_sd": step_sd, "true_step_sd": true_sd,
-                         "objects": {k: v.tolist() for k, v in object_errors(pred, frames).items()}}
+        out[scenario] = {
+            "mse": mse,
+            "copy_last": copy,
+            "ratio": mse / copy,
+            "step_sd": step_sd,
+            "true_step_sd": true_sd,
+            "objects": {k: v.tolist() for k, v in object_errors(pred, frames).items()},
+        }
     seconds = time.perf_counter() - tick
     nfe = s["steps"] if start is None else diffusion.step_at_or_below(start) + 1
     ratios = [v["ratio"] for v in out.values()]
-    return {"sampler": sampler, "nfe_per_window": nfe, "seconds": seconds,
-            "trials_per_s": sum(len(f) for f in trials.values()) / seconds,
-            "mean_ratio": float(np.mean(ratios)), "scenarios": out}
+    return {
+        "sampler": sampler,
+        "nfe_per_window": nfe,
+        "seconds": seconds,
+        "trials_per_s": sum(len(f) for f in trials.values()) / seconds,
+        "mean_ratio": float(np.mean(ratios)),
+        "scenarios": out,
+    }
 
 
 def curve(name: str, run: Path, args, trials) -> list[dict]:
@@ -181,31 +269,55 @@ def curve(name: str, run: Path, args, trials) -> list[dict]:
         if ckpt.is_file():
             result = evaluate(ckpt, args.curve_sampler, trials, args.start)
             points.append({"step": step, "seconds": seconds.get(step), "mean_ratio": result["mean_ratio"]})
-            print(f"  {name} step {step} ({seconds.get(step, float('nan')):.0f} s): rollout MSE "
-                  f"{result['mean_ratio']:.2f}x copy-last", flush=True)
+            print(
+                f"  {name} step {step} ({seconds.get(step, float('nan')):.0f} s): rollout MSE "
+                f"{result['mean_ratio']:.2f}x copy-last",
+                flush=True,
+            )
     return points
 
 
 # ------------------------------------------------------------------------------------------------ output
 
+
+def horizon_ratios(r: dict, obj: int, baseline: str) -> np.ndarray:
+    """Per predicted frame: the model's centroid error of object ``obj`` over ``baseline``'s, mean over scenarios."""
+    model = np.mean([np.array(v["objects"]["model"])[:, obj] for v in r["scenarios"].values()], axis=0)
+    base = np.mean([np.array(v["objects"][baseline])[:, obj] for v in r["scenarios"].values()], axis=0)
+    return model / base
+
+
 def summary_line(r: dict) -> str:
     per = "  ".join(f"{sc} {v['ratio']:5.2f}x" for sc, v in r["scenarios"].items())
-    agent = np.mean([np.mean(np.array(v["objects"]["model"])[:, 0]) / np.mean(np.array(v["objects"]["copy_last"])[:, 0])
-                     for v in r["scenarios"].values()])
-    return (f"  {r['sampler']:<14} NFE/window {r['nfe_per_window']:>3}  {r['trials_per_s']:6.2f} trials/s  MSE/copy-last "
-            f"{r['mean_ratio']:5.2f}  ({per})  agent centroid / copy-last {agent:4.2f}")
+    agent = horizon_ratios(r, 0, "copy_last")
+    return (
+        f"  {r['sampler']:<16} NFE/window {r['nfe_per_window']:>3}  {r['trials_per_s']:6.2f} trials/s  "
+        f"MSE/copy-last {r['mean_ratio']:5.2f}  ({per})\n"
+        f"      agent centroid error / copy-last per predicted frame: {' '.join(f'{x:.2f}' for x in agent)}\n"
+        f"      agent / constant velocity: {' '.join(f'{x:.2f}' for x in horizon_ratios(r, 0, 'constant_velocity'))}"
+        f"   patient / copy-last: {' '.join(f'{x:.2f}' for x in horizon_ratios(r, 1, 'copy_last'))}"
+    )
 
 
 def plot(results: dict, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.5))
     for name, r in results.items():
         pts = [p for p in r["curve"] if p["seconds"] is not None]
         a.plot([p["seconds"] for p in pts], [p["mean_ratio"] for p in pts], marker="o", label=name)
-        final = sorted(r["final"], key=lambda x: x["nfe_per_window"])
-        b.plot([x["nfe_per_window"] for x in final], [x["mean_ratio"] for x in final], marker="o", label=name)
+        groups: dict[str, list] = {}
+        for x in r["final"]:  # one line per sampler family (method, spacing, start), over its step counts
+            spec = x["sampler"].split("@")
+            method, _, *spacing = spec[0].split(":")
+            key = f"{name} {method}" + (f":{spacing[0]}" if spacing else "") + (f" @{spec[1]}" if len(spec) > 1 else "")
+            groups.setdefault(key, []).append(x)
+        for key, xs in groups.items():
+            xs = sorted(xs, key=lambda x: x["nfe_per_window"])
+            b.plot([x["nfe_per_window"] for x in xs], [x["mean_ratio"] for x in xs], marker="o", label=key)
     for ax in (a, b):
         ax.axhline(1.0, color="k", lw=0.8, ls="--")
         ax.set_yscale("log")
@@ -228,8 +340,9 @@ def main() -> int:
     for spec in args.setting:
         name, _, body = spec.partition(":")
         pairs = [kv.split("=", 1) for kv in body.split(",") if kv]
-        settings[name] = {k: json.loads(v) if v[:1] in "[{0123456789.-" or v in ("true", "false") else v
-                          for k, v in pairs}
+        settings[name] = {
+            k: json.loads(v) if v[:1] in "[{0123456789.-" or v in ("true", "false") else v for k, v in pairs
+        }
     store = ensure_store(args)
     trials = eval_trials(store, args.trials)
     curve_trials = {sc: f[: args.curve_trials] for sc, f in trials.items()}
@@ -237,8 +350,23 @@ def main() -> int:
     for name, overrides in settings.items():
         print(f"== {name}: {overrides}", flush=True)
         final = train(name, overrides, store, args)
-        results[name] = {"overrides": overrides, "curve": curve(name, args.out / name, args, curve_trials),
-                         "final": [evaluate(final, s, trials, args.start) for s in args.samplers]}
+        results[name] = {
+            "overrides": overrides,
+            "curve": curve(name, args.out / name, args, curve_trials),
+            "final": [evaluate(final, s, trials, args.start) for s in args.samplers],
+        }
+        for r in results[name]["final"]:
+            print(summary_line(r), flush=True)
+    for spec in args.model:
+        name, _, path = spec.partition("=")
+        path = Path(path)
+        print(f"== {name}: {path}", flush=True)
+        run = path.parent
+        results[name] = {
+            "checkpoint": str(path),
+            "curve": curve(name, run, args, curve_trials) if (run / "loss.csv").is_file() else [],
+            "final": [evaluate(path, s, trials, args.start) for s in args.samplers],
+        }
         for r in results[name]["final"]:
             print(summary_line(r), flush=True)
     png = args.out / "rollout_quality.png"
@@ -246,8 +374,19 @@ def main() -> int:
     print(f"learning curves and error against model evaluations: {png}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"steps": args.steps, "settings": results, "base_recipe": BASE,
-                                         "horizon": HORIZON, "observed": OBSERVED, "scenarios": SCENARIOS}, indent=1))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "steps": args.steps,
+                    "settings": results,
+                    "base_recipe": BASE,
+                    "horizon": HORIZON,
+                    "observed": OBSERVED,
+                    "scenarios": SCENARIOS,
+                },
+                indent=1,
+            )
+        )
         print(f"figures: {args.json}")
     return 0
 

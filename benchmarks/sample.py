@@ -5,6 +5,7 @@ against the machine's large-matmul FLOP/s measured in the same run, peak memory,
     python benchmarks/sample.py                          # CPU default: VDT-Ti/4, 32x32x3, 16 frames, batch 4
     python benchmarks/sample.py --device cuda --size VDT-L/2 --input-size 16 --channels 4 --batch 8 --ddpm-steps 500
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,13 @@ def parse() -> argparse.Namespace:
 
 def build(args):
     torch.manual_seed(0)
-    model = vdt_from_name(args.size, input_size=args.input_size, in_channels=args.channels, num_frames=args.frames,
-                          num_classes=1).to(args.device).eval()
+    model = (
+        vdt_from_name(
+            args.size, input_size=args.input_size, in_channels=args.channels, num_frames=args.frames, num_classes=1
+        )
+        .to(args.device)
+        .eval()
+    )
     with torch.no_grad():  # past adaLN-Zero, so the work is representative
         for p in model.parameters():
             if p.requires_grad:
@@ -68,8 +74,13 @@ def measure(args) -> dict:
         nfe()
     sync(args.device)
     seconds = (time.perf_counter() - start) / args.nfe
-    return {"dtype": args.dtype, "nfe_per_s": 1 / seconds, "samples_nfe_per_s": args.batch / seconds,
-            "flops_per_s": flops / seconds, "peak_mem_mb": peak_memory_mb(args.device)}
+    return {
+        "dtype": args.dtype,
+        "nfe_per_s": 1 / seconds,
+        "samples_nfe_per_s": args.batch / seconds,
+        "flops_per_s": flops / seconds,
+        "peak_mem_mb": peak_memory_mb(args.device),
+    }
 
 
 @torch.no_grad()
@@ -78,11 +89,21 @@ def sampler_times(args) -> dict:
     full = GaussianDiffusion.linear(1000)
     video = torch.randn(args.batch, args.frames, args.channels, args.input_size, args.input_size)
     out = {}
-    for name, diffusion, method in (("ddim", full.respace(f"ddim{args.ddim_steps}"), "ddim"),
-                                    ("ddpm", full.respace(args.ddpm_steps), "ddpm")):
+    for name, diffusion, method in (
+        ("ddim", full.respace(f"ddim{args.ddim_steps}"), "ddim"),
+        ("ddpm", full.respace(args.ddpm_steps), "ddpm"),
+    ):
         start = time.perf_counter()
-        complete(model, diffusion, video, "predict", n_given=args.frames // 2, method=method,
-                 generator=torch.Generator().manual_seed(0), amp_dtype=torch.bfloat16)
+        complete(
+            model,
+            diffusion,
+            video,
+            "predict",
+            n_given=args.frames // 2,
+            method=method,
+            generator=torch.Generator().manual_seed(0),
+            amp_dtype=torch.bfloat16,
+        )
         sync(args.device)
         out[name] = time.perf_counter() - start
     return out
@@ -95,17 +116,25 @@ def main() -> None:
         return
     peaks = matmul_peaks(args.device)
     rows = run_variants(__file__, args, "dtype", DTYPES)
-    print(f"# VDT sampling: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
-          f"batch {args.batch}, device {args.device}")
+    print(
+        f"# VDT sampling: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
+        f"batch {args.batch}, device {args.device}"
+    )
     print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
-    print(f"{'dtype':<6} {'NFE/s':>7} {'video-NFE/s':>11} {'GFLOP/s':>8} {'util':>6} {'peak MB':>8} {'speed vs fp32':>13}")
+    print(
+        f"{'dtype':<6} {'NFE/s':>7} {'video-NFE/s':>11} {'GFLOP/s':>8} {'util':>6} {'peak MB':>8} {'speed vs fp32':>13}"
+    )
     for r in rows:
-        print(f"{r['dtype']:<6} {r['nfe_per_s']:7.2f} {r['samples_nfe_per_s']:11.2f} {r['flops_per_s'] / 1e9:8.1f} "
-              f"{r['flops_per_s'] / peaks[r['dtype']]:6.1%} {r['peak_mem_mb']:8.0f} "
-              f"{r['nfe_per_s'] / rows[0]['nfe_per_s']:13.2f}")
+        print(
+            f"{r['dtype']:<6} {r['nfe_per_s']:7.2f} {r['samples_nfe_per_s']:11.2f} {r['flops_per_s'] / 1e9:8.1f} "
+            f"{r['flops_per_s'] / peaks[r['dtype']]:6.1%} {r['peak_mem_mb']:8.0f} "
+            f"{r['nfe_per_s'] / rows[0]['nfe_per_s']:13.2f}"
+        )
     times = sampler_times(args)
-    print(f"# predict completion of {args.batch} videos (bf16): DDIM-{args.ddim_steps} {times['ddim']:.2f} s, "
-          f"DDPM-{args.ddpm_steps} {times['ddpm']:.2f} s, speed-up {times['ddpm'] / times['ddim']:.1f}x")
+    print(
+        f"# predict completion of {args.batch} videos (bf16): DDIM-{args.ddim_steps} {times['ddim']:.2f} s, "
+        f"DDPM-{args.ddpm_steps} {times['ddpm']:.2f} s, speed-up {times['ddpm'] / times['ddim']:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ checkpointing; achieved FLOP/s as a fraction of this machine's large-matmul FLOP
     python benchmarks/train_step.py                      # CPU default: VDT-Ti/4, 32x32x3, 16 frames, batch 8
     python benchmarks/train_step.py --device cuda --size VDT-S/2 --input-size 16 --channels 4 --batch 16
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,18 @@ def parse() -> argparse.Namespace:
 def measure(args: argparse.Namespace) -> dict:
     amp, ckpt = VARIANTS[args.variant]
     torch.manual_seed(0)
-    model = vdt_from_name(args.size, input_size=args.input_size, in_channels=args.channels, num_frames=args.frames,
-                          num_classes=1, grad_checkpointing=ckpt).to(args.device).train()
+    model = (
+        vdt_from_name(
+            args.size,
+            input_size=args.input_size,
+            in_channels=args.channels,
+            num_frames=args.frames,
+            num_classes=1,
+            grad_checkpointing=ckpt,
+        )
+        .to(args.device)
+        .train()
+    )
     diffusion = GaussianDiffusion.linear(1000)
     masks = MaskGenerator(args.frames, args.input_size, args.input_size, n_given=args.frames // 2)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
@@ -63,9 +74,15 @@ def measure(args: argparse.Namespace) -> dict:
     sync(args.device)
     seconds = (time.perf_counter() - start) / args.steps
     tokens = args.frames * (args.input_size // model.patch_size) ** 2
-    return {"variant": args.variant, "s_per_step": seconds, "samples_per_s": args.batch / seconds,
-            "tokens_per_s": args.batch * tokens / seconds, "flops_per_s": flops / seconds,
-            "peak_mem_mb": peak_memory_mb(args.device), "params_m": sum(p.numel() for p in model.parameters()) / 1e6}
+    return {
+        "variant": args.variant,
+        "s_per_step": seconds,
+        "samples_per_s": args.batch / seconds,
+        "tokens_per_s": args.batch * tokens / seconds,
+        "flops_per_s": flops / seconds,
+        "peak_mem_mb": peak_memory_mb(args.device),
+        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
+    }
 
 
 def main() -> None:
@@ -75,18 +92,24 @@ def main() -> None:
         return
     peaks = matmul_peaks(args.device)
     rows = run_variants(__file__, args, "variant", VARIANTS)
-    print(f"# VDT train step: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
-          f"batch {args.batch}, device {args.device}, {rows[0]['params_m']:.2f}M params, torch threads "
-          f"{torch.get_num_threads()}")
+    print(
+        f"# VDT train step: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
+        f"batch {args.batch}, device {args.device}, {rows[0]['params_m']:.2f}M params, torch threads "
+        f"{torch.get_num_threads()}"
+    )
     print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
-    print(f"{'variant':<10} {'s/step':>8} {'samples/s':>10} {'tokens/s':>10} {'GFLOP/s':>8} {'util':>6} "
-          f"{'peak MB':>8} {'speed vs fp32':>13} {'mem vs fp32':>11}")
+    print(
+        f"{'variant':<10} {'s/step':>8} {'samples/s':>10} {'tokens/s':>10} {'GFLOP/s':>8} {'util':>6} "
+        f"{'peak MB':>8} {'speed vs fp32':>13} {'mem vs fp32':>11}"
+    )
     base = rows[0]
     for r in rows:
         ref = peaks["bf16" if r["variant"] == "bf16" else "fp32"]
-        print(f"{r['variant']:<10} {r['s_per_step']:8.3f} {r['samples_per_s']:10.2f} {r['tokens_per_s']:10.0f} "
-              f"{r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / ref:6.1%} {r['peak_mem_mb']:8.0f} "
-              f"{r['samples_per_s'] / base['samples_per_s']:13.2f} {r['peak_mem_mb'] / base['peak_mem_mb']:11.2f}")
+        print(
+            f"{r['variant']:<10} {r['s_per_step']:8.3f} {r['samples_per_s']:10.2f} {r['tokens_per_s']:10.0f} "
+            f"{r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / ref:6.1%} {r['peak_mem_mb']:8.0f} "
+            f"{r['samples_per_s'] / base['samples_per_s']:13.2f} {r['peak_mem_mb'] / base['peak_mem_mb']:11.2f}"
+        )
 
 
 if __name__ == "__main__":

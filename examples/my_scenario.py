@@ -9,6 +9,7 @@ from the pillar, swings back through the bottom after about half a period and re
 far swing, after the 45 observed frames. The observed first swing shows the amplitude, so whether the bob reaches
 the pillar (label 1) or just falls short of it (label 0) is predictable from the observed frames.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,11 +41,22 @@ class Pendulum(Scenario):
         rod = Part("cylinder", (0.012, length - radius), offset=(0.0, 0.0, 0.5 * (length + radius)))
         bob = world.compound(
             [Part("sphere", (radius,)), rod],
-            (0.0, 0.0, pivot_height - length), mass=rng.uniform(0.5, 2.0), color=AGENT_RED,
+            (0.0, 0.0, pivot_height - length),
+            mass=rng.uniform(0.5, 2.0),
+            color=AGENT_RED,
         )
         p.changeVisualShape(bob, -1, shapeIndex=1, rgbaColor=[*FRAME_GREY, 1.0], physicsClientId=world.client)
-        p.createConstraint(bob, -1, -1, -1, p.JOINT_POINT2POINT, (0.0, 0.0, 0.0), (0.0, 0.0, length),
-                           (0.0, 0.0, pivot_height), physicsClientId=world.client)
+        p.createConstraint(
+            bob,
+            -1,
+            -1,
+            -1,
+            p.JOINT_POINT2POINT,
+            (0.0, 0.0, 0.0),
+            (0.0, 0.0, length),
+            (0.0, 0.0, pivot_height),
+            physicsClientId=world.client,
+        )
         # Released at the bottom moving away from the pillar (-x), with the speed that swings it to the amplitude;
         # the spin matches the swing so the rigid bob starts in the constraint's motion.
         speed = np.sqrt(2.0 * GRAVITY * length * (1.0 - np.cos(amplitude)))
@@ -56,10 +68,23 @@ class Pendulum(Scenario):
 
         half = (rng.uniform(0.08, 0.14), rng.uniform(0.15, 0.25), 0.0)
         top = pivot_height - length * np.cos(amplitude) + radius + rng.uniform(0.1, 0.4)  # taller than the bob reaches
-        pillar = world.box((half[0], half[1], 0.5 * top), (reach + gap + half[0], 0.0, 0.5 * top),
-                           mass=rng.uniform(2.0, 5.0), color=PATIENT_YELLOW)
+        pillar = world.box(
+            (half[0], half[1], 0.5 * top),
+            (reach + gap + half[0], 0.0, 0.5 * top),
+            mass=rng.uniform(2.0, 5.0),
+            color=PATIENT_YELLOW,
+        )
         return SceneObjects(
-            bob, pillar, others={"beam": beam, "post": post},
-            params={"length": length, "radius": radius, "pivot_height": pivot_height, "amplitude": amplitude,
-                    "speed": speed, "gap": gap, "pillar_half_extents": [half[0], half[1], 0.5 * top]},
+            bob,
+            pillar,
+            others={"beam": beam, "post": post},
+            params={
+                "length": length,
+                "radius": radius,
+                "pivot_height": pivot_height,
+                "amplitude": amplitude,
+                "speed": speed,
+                "gap": gap,
+                "pillar_half_extents": [half[0], half[1], 0.5 * top],
+            },
         )

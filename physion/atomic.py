@@ -3,6 +3,7 @@
 A crash or an exception mid-write leaves either the old file or no file, never a half-written one that
 looks complete. Temporary names start with ``.`` and end with ``.tmp`` so globs like ``*.hdf5`` skip them.
 """
+
 from __future__ import annotations
 
 import contextlib

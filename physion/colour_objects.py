@@ -13,6 +13,7 @@ orange and yellow hues.
 Input convention everywhere here: frames (N, 3, H, W) float in [-1, 1], the model's frame format (numpy array or
 anything ``np.asarray`` takes, e.g. a CPU torch tensor).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -86,12 +87,12 @@ class ObjectMeasures:
     max(H, W).
     """
 
-    present: np.ndarray    # (N, 2) bool
-    area: np.ndarray       # (N, 2) fraction of the frame's pixels
-    centroid: np.ndarray   # (N, 2, 2) (x, y)
-    box: np.ndarray        # (N, 2, 4) (x0, y0, x1, y1), pixel edges, so a one-pixel object has a box 1/W wide
-    distance: np.ndarray   # (N,) smallest distance between an agent pixel and a patient pixel (centres)
-    contact: np.ndarray    # (N,) bool: the masks, each dilated by one pixel (8-neighbourhood), overlap
+    present: np.ndarray  # (N, 2) bool
+    area: np.ndarray  # (N, 2) fraction of the frame's pixels
+    centroid: np.ndarray  # (N, 2, 2) (x, y)
+    box: np.ndarray  # (N, 2, 4) (x0, y0, x1, y1), pixel edges, so a one-pixel object has a box 1/W wide
+    distance: np.ndarray  # (N,) smallest distance between an agent pixel and a patient pixel (centres)
+    contact: np.ndarray  # (N,) bool: the masks, each dilated by one pixel (8-neighbourhood), overlap
 
 
 def measure(masks: np.ndarray) -> ObjectMeasures:
@@ -107,12 +108,24 @@ def measure(masks: np.ndarray) -> ObjectMeasures:
         cx = (masks.sum(axis=2) * xs).sum(axis=-1) / count
         cy = (masks.sum(axis=3) * ys).sum(axis=-1) / count
     cols, rows = masks.any(axis=2), masks.any(axis=3)  # (N, 2, W), (N, 2, H)
-    box = np.stack([cols.argmax(-1) / w, rows.argmax(-1) / h,
-                    (w - cols[..., ::-1].argmax(-1)) / w, (h - rows[..., ::-1].argmax(-1)) / h], axis=-1)
+    box = np.stack(
+        [
+            cols.argmax(-1) / w,
+            rows.argmax(-1) / h,
+            (w - cols[..., ::-1].argmax(-1)) / w,
+            (h - rows[..., ::-1].argmax(-1)) / h,
+        ],
+        axis=-1,
+    )
     box = np.where(present[..., None], box, np.nan)
-    return ObjectMeasures(present=present, area=count / (h * w), centroid=np.stack([cx, cy], axis=-1),
-                          box=box.astype(np.float64), distance=mask_distance(masks[:, AGENT], masks[:, PATIENT]),
-                          contact=mask_contact(masks[:, AGENT], masks[:, PATIENT]))
+    return ObjectMeasures(
+        present=present,
+        area=count / (h * w),
+        centroid=np.stack([cx, cy], axis=-1),
+        box=box.astype(np.float64),
+        distance=mask_distance(masks[:, AGENT], masks[:, PATIENT]),
+        contact=mask_contact(masks[:, AGENT], masks[:, PATIENT]),
+    )
 
 
 def mask_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -12,6 +12,7 @@ cannot serve, a ``frame_offset`` that is not a multiple of its stride or a ``res
 raises UnservableRequest naming the file when the dataset is built, even with ``skip_bad`` (it is the store, not
 one bad file).
 """
+
 from __future__ import annotations
 
 import abc
@@ -49,15 +50,21 @@ def check_serves(header: TrialHeader, resolution: int | tuple[int, int], frame_o
     ``frame_offset`` video frames apart needs."""
     size = (resolution, resolution) if isinstance(resolution, int) else tuple(resolution)
     if size[0] > header.height or size[1] > header.width:
-        raise UnservableRequest(header.path, f"frames are stored at {header.height}x{header.width} px, "
-                                f"{size[0]}x{size[1]} asked for: generate the store at the model's resolution "
-                                "(or lower model.resolution) rather than upsampling")
+        raise UnservableRequest(
+            header.path,
+            f"frames are stored at {header.height}x{header.width} px, "
+            f"{size[0]}x{size[1]} asked for: generate the store at the model's resolution "
+            "(or lower model.resolution) rather than upsampling",
+        )
     if frame_offset % header.frame_stride:
         s = header.frame_stride
-        raise UnservableRequest(header.path, f"stores only video frames 0, {s}, {2 * s}, ... (frame_stride {s}), "
-                                f"so frame_offset {frame_offset} would need "
-                                f"frames it does not hold: use a frame offset that is a multiple of "
-                                f"{header.frame_stride}, or generate with a frame stride that divides {frame_offset}")
+        raise UnservableRequest(
+            header.path,
+            f"stores only video frames 0, {s}, {2 * s}, ... (frame_stride {s}), "
+            f"so frame_offset {frame_offset} would need "
+            f"frames it does not hold: use a frame offset that is a multiple of "
+            f"{header.frame_stride}, or generate with a frame stride that divides {frame_offset}",
+        )
 
 
 @dataclass
@@ -77,25 +84,44 @@ class _Entry:
 
     @classmethod
     def from_header(cls, header: TrialHeader) -> "_Entry":
-        return cls(header.path, header.name, header.scenario, header.label, header.first_contact_frame,
-                   np.array(header.frame_keys, dtype="S"), header.image_key, (header.height, header.width),
-                   header.frame_stride, header.num_frames)
+        return cls(
+            header.path,
+            header.name,
+            header.scenario,
+            header.label,
+            header.first_contact_frame,
+            np.array(header.frame_keys, dtype="S"),
+            header.image_key,
+            (header.height, header.width),
+            header.frame_stride,
+            header.num_frames,
+        )
 
 
 class _TrialFiles(Dataset, abc.ABC):
     """Shared indexing: resolve the trial files, read and check every header up front."""
 
-    def __init__(self, source: str | Path | Sequence[str | Path], split: str | None,
-                 scenarios: Iterable[str] | None, resolution: int | tuple[int, int], skip_bad: bool):
+    def __init__(
+        self,
+        source: str | Path | Sequence[str | Path],
+        split: str | None,
+        scenarios: Iterable[str] | None,
+        resolution: int | tuple[int, int],
+        skip_bad: bool,
+    ):
         self.resolution = resolution
         self.skipped: list[dict] = []  # {"path": str, "reason": str}
         self.entries: list[_Entry] = []
         wanted = None if scenarios is None else set(scenarios)
         paths = _trial_paths(source, split, wanted)
-        for path in tqdm(paths, desc=f"index {type(self).__name__}", unit="trial", leave=False, disable=len(paths) < 200):
+        for path in tqdm(
+            paths, desc=f"index {type(self).__name__}", unit="trial", leave=False, disable=len(paths) < 200
+        ):
             try:
                 header = read_header(path)
-                if (split is not None and header.split not in (None, split)) or (wanted and header.scenario not in wanted):
+                if (split is not None and header.split not in (None, split)) or (
+                    wanted and header.scenario not in wanted
+                ):
                     continue  # an explicit file list is filtered like a store
                 check_serves(header, self.resolution, self.frame_offset)
                 self.entries.append(self._check(header))
@@ -104,8 +130,12 @@ class _TrialFiles(Dataset, abc.ABC):
                     raise
                 self.skipped.append({"path": str(err.path), "reason": err.problem})
         if self.skipped:
-            log.warning("%s: left out %d bad trial files (see .skipped), kept %d",
-                        type(self).__name__, len(self.skipped), len(self.entries))
+            log.warning(
+                "%s: left out %d bad trial files (see .skipped), kept %d",
+                type(self).__name__,
+                len(self.skipped),
+                len(self.entries),
+            )
 
     @abc.abstractmethod
     def _check(self, header: TrialHeader) -> _Entry:
@@ -132,9 +162,18 @@ class ClipDataset(_TrialFiles):
     On a store with frame stride s, starts are multiples of s (the same draws as before when s is 1).
     """
 
-    def __init__(self, source, split: str | None = None, num_frames: int = 16, frame_offset: int = 1,
-                 resolution: int | tuple[int, int] = 64, scenarios: Iterable[str] | None = None,
-                 random_start: bool = True, seed: int = 0, skip_bad: bool = False):
+    def __init__(
+        self,
+        source,
+        split: str | None = None,
+        num_frames: int = 16,
+        frame_offset: int = 1,
+        resolution: int | tuple[int, int] = 64,
+        scenarios: Iterable[str] | None = None,
+        random_start: bool = True,
+        seed: int = 0,
+        skip_bad: bool = False,
+    ):
         if num_frames < 1 or frame_offset < 1:
             raise ValueError(f"num_frames and frame_offset must be >= 1, got {num_frames}, {frame_offset}")
         self.num_frames, self.frame_offset = num_frames, frame_offset
@@ -144,8 +183,11 @@ class ClipDataset(_TrialFiles):
 
     def _check(self, header: TrialHeader) -> _Entry:
         if header.num_frames < self.span:
-            raise PhysionDataError(header.path, f"{header.num_frames} frames, a clip of {self.num_frames} frames "
-                                   f"{self.frame_offset} apart needs {self.span}")
+            raise PhysionDataError(
+                header.path,
+                f"{header.num_frames} frames, a clip of {self.num_frames} frames "
+                f"{self.frame_offset} apart needs {self.span}",
+            )
         return _Entry.from_header(header)
 
     def set_epoch(self, epoch: int) -> None:
@@ -168,9 +210,16 @@ class TrialDataset(_TrialFiles):
     subsampled) -> dict(frames (n, 3, res, res), label float32 0/1, scenario, name, path, frame_indices,
     first_contact_frame (-1 = none/unknown)). A trial without a label raises MissingLabelError."""
 
-    def __init__(self, source, split: str | None = None, num_frames: int = 45, frame_offset: int = 1,
-                 resolution: int | tuple[int, int] = 64, scenarios: Iterable[str] | None = None,
-                 skip_bad: bool = False):
+    def __init__(
+        self,
+        source,
+        split: str | None = None,
+        num_frames: int = 45,
+        frame_offset: int = 1,
+        resolution: int | tuple[int, int] = 64,
+        scenarios: Iterable[str] | None = None,
+        skip_bad: bool = False,
+    ):
         if num_frames < 1 or frame_offset < 1:
             raise ValueError(f"num_frames and frame_offset must be >= 1, got {num_frames}, {frame_offset}")
         self.num_frames, self.frame_offset = num_frames, frame_offset
@@ -181,7 +230,9 @@ class TrialDataset(_TrialFiles):
         if header.label is None:
             raise MissingLabelError(header.path, "no label (static/label or per-frame target_contacting_zone)")
         if header.num_frames < self.num_frames:
-            raise PhysionDataError(header.path, f"{header.num_frames} frames, fewer than the {self.num_frames} asked for")
+            raise PhysionDataError(
+                header.path, f"{header.num_frames} frames, fewer than the {self.num_frames} asked for"
+            )
         return _Entry.from_header(header)
 
     @property
@@ -209,6 +260,8 @@ def _trial_paths(source, split: str | None, scenarios: set[str] | None) -> list[
         store = TrialStore(root)
         paths = [p for sc in (sorted(scenarios) if scenarios else [None]) for p in store.trials(split, sc)]
         if not paths:
-            raise PhysionDataError(root, f"no trials of split={split} scenarios={sorted(scenarios) if scenarios else 'all'}")
+            raise PhysionDataError(
+                root, f"no trials of split={split} scenarios={sorted(scenarios) if scenarios else 'all'}"
+            )
         return sorted(paths)
     return [Path(p) for p in source]

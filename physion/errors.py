@@ -3,6 +3,7 @@
 The CLI prints any ``ProjectError`` as one line ``vdt-physion: <path>: <problem>`` (with ``(<hint>)`` when the
 error carries one) and exits with its ``exit_code``: 2 for bad input the user can fix, 1 for a failure of the run.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

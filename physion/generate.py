@@ -5,6 +5,7 @@ Trial names are deterministic (``{scenario}_{split}_{index:05d}``) and each tria
 (base seed, split, scenario, index, attempt) (``generation.seeds``), so any subset of the work (a shard, a rerun after
 a crash) produces byte-identical files, and a rerun only does what is missing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,12 +31,15 @@ log = logging.getLogger(__name__)
 DEFAULT_COUNTS = SPLIT_SIZES
 
 
-def _check_args(resolution: int, num_frames: int, fps: int, workers: int, seed: int, max_tries: int,
-                frame_stride: int) -> None:
+def _check_args(
+    resolution: int, num_frames: int, fps: int, workers: int, seed: int, max_tries: int, frame_stride: int
+) -> None:
     if resolution < 8:
         raise ValueError(f"resolution must be >= 8 pixels, got {resolution}")
     if not isinstance(frame_stride, int) or not 1 <= frame_stride < num_frames:
-        raise ValueError(f"frame_stride must be an int in [1, num_frames), got {frame_stride!r} for {num_frames} frames")
+        raise ValueError(
+            f"frame_stride must be an int in [1, num_frames), got {frame_stride!r} for {num_frames} frames"
+        )
     if num_frames <= OBSERVED_FRAMES:
         raise ValueError(
             f"num_frames must exceed the {OBSERVED_FRAMES} observed frames (positives first touch after them), "
@@ -110,8 +114,14 @@ def generate(
         write_json_atomic(
             manifest_path(root), build_manifest(settings, described, counts, shard, [], status="in_progress")
         )
-        log.info("%d trials planned in %s: %d already done, %d to generate with %d worker(s)",
-                 len(jobs), root, len(done), len(todo), workers)
+        log.info(
+            "%d trials planned in %s: %d already done, %d to generate with %d worker(s)",
+            len(jobs),
+            root,
+            len(done),
+            len(todo),
+            workers,
+        )
         per_trial = trial_bytes(resolution, stored_count(num_frames, frame_stride), [paths[j] for j in done[:50]])
         check_free_space(root, per_trial, len(todo))
 
@@ -128,6 +138,13 @@ def generate(
             settings, described, counts, shard, [records[job.name] for job in jobs], status="complete"
         )
         write_json_atomic(manifest_path(root), manifest)
-    log.info("generated %d new trials; %s now holds all %d planned (metadata.json in %d split/scenario folders); "
-             "manifest: %s", len(todo), root, len(jobs), len(pairs), manifest_path(root))
+    log.info(
+        "generated %d new trials; %s now holds all %d planned (metadata.json in %d split/scenario folders); "
+        "manifest: %s",
+        len(todo),
+        root,
+        len(jobs),
+        len(pairs),
+        manifest_path(root),
+    )
     return manifest

@@ -4,6 +4,7 @@
 size (from the first image's header). It is cheap for our files (one read for the per-frame labels), so
 stores are indexed and datasets validated with it. Problems raise ``CorruptTrialError(path, problem)``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -31,15 +32,18 @@ def stored_positions(path: str | Path, indices, frame_stride: int, video_frames:
     the file does not hold (not a multiple of its stride, or past its end)."""
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
     if indices.size and (indices.min() < 0 or indices.max() >= video_frames):
-        raise UnservableRequest(path, f"video frames {indices.min()}..{indices.max()} asked for, the trial has "
-                                f"{video_frames}")
+        raise UnservableRequest(
+            path, f"video frames {indices.min()}..{indices.max()} asked for, the trial has {video_frames}"
+        )
     off = indices[indices % frame_stride != 0]
     if off.size:
         raise UnservableRequest(
-            path, f"stores only video frames 0, {frame_stride}, {2 * frame_stride}, ... (frame_stride {frame_stride}), "
+            path,
+            f"stores only video frames 0, {frame_stride}, {2 * frame_stride}, ... (frame_stride {frame_stride}), "
             f"so it cannot serve "
             f"frame(s) {off[:5].tolist()}: read with a frame offset (and starts) that are multiples of "
-            f"{frame_stride}, or generate the store with a stride that divides the run's frame offset")
+            f"{frame_stride}, or generate the store with a stride that divides the run's frame offset",
+        )
     return indices // frame_stride
 
 
@@ -88,8 +92,9 @@ class TrialHeader:
         count = self.stored_frames if count is None else count
         return np.broadcast_to(np.zeros((), dtype=np.uint8), (count, self.height, self.width, 3))
 
-    def to_trial(self, frames: np.ndarray | None = None, video_frames: int | None = None,
-                 **per_frame: np.ndarray | None) -> Trial:
+    def to_trial(
+        self, frames: np.ndarray | None = None, video_frames: int | None = None, **per_frame: np.ndarray | None
+    ) -> Trial:
         """A ``Trial`` of this header with the given stored frames (default: ``unloaded_frames()``), lasting
         ``video_frames`` (default: the whole trial), and per-frame arrays."""
         frames = self.unloaded_frames() if frames is None else frames
@@ -203,11 +208,15 @@ def read_header(path: str | Path, f: h5py.File | None = None) -> TrialHeader:
     first = frames[frame_keys[0]]
     image_key = next((k for k in IMAGE_KEYS if f"images/{k}" in first), None)
     if image_key is None:
-        raise CorruptTrialError(path, f"frame {frame_keys[0]} has no image (looked for images/{' or images/'.join(IMAGE_KEYS)})")
+        raise CorruptTrialError(
+            path, f"frame {frame_keys[0]} has no image (looked for images/{' or images/'.join(IMAGE_KEYS)})"
+        )
     try:
         height, width = image_size(first[f"images/{image_key}"][()])
     except OSError as err:
-        raise CorruptTrialError(path, f"frame {frame_keys[0]} images/{image_key} is not a decodable image: {err}") from err
+        raise CorruptTrialError(
+            path, f"frame {frame_keys[0]} images/{image_key} is not a decodable image: {err}"
+        ) from err
     static = static if isinstance(static, h5py.Group) else {}
     is_ours = "scenario" in static
     name = _text(static, "stimulus_name") or f"{path.parent.name}_{path.stem}"  # tdw_physics' own naming rule
@@ -215,7 +224,9 @@ def read_header(path: str | Path, f: h5py.File | None = None) -> TrialHeader:
     contacts = _per_frame_contacts(path, static, frames, frame_keys, video_frames)
     label, first_contact = _labels(path, static, contacts)
     object_ids = [int(i) for i in np.asarray(static["object_ids"][()]).reshape(-1)] if "object_ids" in static else []
-    object_names = [_decode(n) for n in np.asarray(static["model_names"][()]).reshape(-1)] if "model_names" in static else []
+    object_names = (
+        [_decode(n) for n in np.asarray(static["model_names"][()]).reshape(-1)] if "model_names" in static else []
+    )
     if object_names and not any(object_names):
         object_names = []
     return TrialHeader(
@@ -259,13 +270,17 @@ def _stride(path: Path, static, stored: int) -> tuple[int, int]:
     if stride < 1:
         raise CorruptTrialError(path, f"static/frame_stride is {stride}, must be >= 1")
     if stored_count(video_frames, stride) != stored:
-        raise CorruptTrialError(path, f"{stored} stored frames, but static/video_frames {video_frames} at "
-                                f"static/frame_stride {stride} keep {stored_count(video_frames, stride)}")
+        raise CorruptTrialError(
+            path,
+            f"{stored} stored frames, but static/video_frames {video_frames} at "
+            f"static/frame_stride {stride} keep {stored_count(video_frames, stride)}",
+        )
     return stride, video_frames
 
 
-def _per_frame_contacts(path: Path, static, frames: h5py.Group, frame_keys: list[str],
-                        video_frames: int) -> np.ndarray | None:
+def _per_frame_contacts(
+    path: Path, static, frames: h5py.Group, frame_keys: list[str], video_frames: int
+) -> np.ndarray | None:
     if "contacts" in static:  # ours: every video frame's label gathered in one array
         contacts = np.asarray(static["contacts"][()], dtype=bool).reshape(-1)
         if len(contacts) != video_frames:
@@ -311,8 +326,9 @@ def _scenario(path: Path, static, name: str) -> str:
     scenario = scenario_from_stimulus_name(name)
     if scenario is None:
         raise PhysionDataError(
-            path, f"cannot tell the scenario: no static/scenario, no parent folder named one of {SCENARIOS}, "
-            f"and the stimulus name {name!r} has no known Physion prefix"
+            path,
+            f"cannot tell the scenario: no static/scenario, no parent folder named one of {SCENARIOS}, "
+            f"and the stimulus name {name!r} has no known Physion prefix",
         )
     return scenario
 

@@ -1,4 +1,5 @@
 """Key names and small codecs shared by the trial HDF5 writer and reader (the layout is documented in ``physion.store``)."""
+
 from __future__ import annotations
 
 import io
@@ -53,6 +54,7 @@ def colors_to_segmentation(id_image: np.ndarray, colors: np.ndarray) -> np.ndarr
 
     Objects whose colour is black (tdw_physics writes [0, 0, 0] for objects it found no colour for) get no pixels.
     """
+
     def pack(rgb: np.ndarray) -> np.ndarray:
         rgb = rgb.astype(np.int64)
         return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]

@@ -2,6 +2,7 @@
 
 Every problem with a file raises ``CorruptTrialError(path, problem)`` naming it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,16 @@ from physion.hdf5_layout import ID_KEYS, colors_to_segmentation, decode_image
 from physion.masks_rle import decode_segmentation
 from physion.trial import Trial, stored_count
 
-__all__ = ["read_trial", "read_frames", "read_images", "read_header", "open_trial_file", "verify_trial", "TrialHeader",
-           "UnservableRequest"]
+__all__ = [
+    "read_trial",
+    "read_frames",
+    "read_images",
+    "read_header",
+    "open_trial_file",
+    "verify_trial",
+    "TrialHeader",
+    "UnservableRequest",
+]
 
 
 def read_frames(path: str | Path, f: h5py.File, header: TrialHeader, indices: Sequence[int]) -> np.ndarray:
@@ -27,8 +36,9 @@ def read_frames(path: str | Path, f: h5py.File, header: TrialHeader, indices: Se
     return read_images(path, f, keys, header.image_key, (header.height, header.width))
 
 
-def read_images(path: str | Path, f: h5py.File, frame_keys: Sequence[str], image_key: str,
-                size: tuple[int, int]) -> np.ndarray:
+def read_images(
+    path: str | Path, f: h5py.File, frame_keys: Sequence[str], image_key: str, size: tuple[int, int]
+) -> np.ndarray:
     """Decode ``frames/<key>/images/<image_key>`` for each key -> (len(frame_keys), H, W, 3) uint8 of ``size``."""
     out = np.empty((len(frame_keys), *size, 3), dtype=np.uint8)
     for j, frame_key in enumerate(frame_keys):
@@ -84,7 +94,9 @@ def _read_segmentation(path: Path, f: h5py.File, header: TrialHeader, count: int
         for t, k in enumerate(keys):
             group = frames[k]["masks_rle"]
             if len(group) != num_objects:
-                raise CorruptTrialError(path, f"frames/{k}/masks_rle holds {len(group)} masks for {num_objects} objects")
+                raise CorruptTrialError(
+                    path, f"frames/{k}/masks_rle holds {len(group)} masks for {num_objects} objects"
+                )
             size = group.attrs.get("size")
             if size is None:
                 raise CorruptTrialError(path, f"frames/{k}/masks_rle has no 'size' attribute")
@@ -128,10 +140,11 @@ def _per_frame_array(path: Path, f: h5py.File, keys: list[str], key: str, shape:
     for t, k in enumerate(keys):
         value = np.asarray(frames[k][key][()], dtype=np.float32)
         if value.shape != shape:
-            raise CorruptTrialError(path, f"frames/{k}/{key} has shape {value.shape}, expected {shape} (one row per object)")
+            raise CorruptTrialError(
+                path, f"frames/{k}/{key} has shape {value.shape}, expected {shape} (one row per object)"
+            )
         out[t] = value
     return out
-
 
 
 def verify_trial(path: str | Path) -> TrialHeader:

@@ -1,4 +1,5 @@
 """Write one ``Trial`` as a tdw_physics-compatible HDF5 file (layout in ``physion.store``'s docstring)."""
+
 from __future__ import annotations
 
 import json
@@ -60,7 +61,9 @@ def _write_static(static: h5py.Group, trial: Trial, colors: np.ndarray) -> None:
     static.create_dataset("params_json", data=json.dumps(trial.params, sort_keys=True))
     if trial.contacts is not None:  # the per-frame labels in one array, so headers read them in one go
         static.create_dataset("contacts", data=np.asarray(trial.contacts, dtype=bool))
-    static.create_dataset("first_contact_frame", data=-1 if trial.first_contact_frame is None else int(trial.first_contact_frame))
+    static.create_dataset(
+        "first_contact_frame", data=-1 if trial.first_contact_frame is None else int(trial.first_contact_frame)
+    )
     optional = {
         "seed": trial.seed,
         "agent_index": trial.agent_index,
@@ -97,12 +100,15 @@ def _write_frame(group: h5py.Group, trial: Trial, t: int, colors: np.ndarray) ->
 
 def validate_trial(trial: Trial) -> None:
     """Raise ValueError naming the trial and the first inconsistency found."""
+
     def fail(problem: str) -> None:
         raise ValueError(f"trial {trial.name!r}: {problem}")
 
     frames = trial.frames
     if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[-1] != 3:
-        fail(f"frames must be a (T, H, W, 3) uint8 array, got {getattr(frames, 'shape', None)} {getattr(frames, 'dtype', None)}")
+        fail(
+            f"frames must be a (T, H, W, 3) uint8 array, got {getattr(frames, 'shape', None)} {getattr(frames, 'dtype', None)}"
+        )
     if frames.shape[0] == 0:
         fail("has no frames")
     if 0 in frames.strides:
@@ -112,8 +118,10 @@ def validate_trial(trial: Trial) -> None:
     if not isinstance(stride, (int, np.integer)) or stride < 1:
         fail(f"frame_stride must be an int >= 1, got {stride!r}")
     if stored_count(num_frames, stride) != stored:
-        fail(f"{stored} stored frames, but {num_frames} video frames at frame_stride {stride} keep "
-             f"{stored_count(num_frames, stride)}")
+        fail(
+            f"{stored} stored frames, but {num_frames} video frames at frame_stride {stride} keep "
+            f"{stored_count(num_frames, stride)}"
+        )
     num_objects = len(trial.object_ids)
     if len(set(trial.object_ids)) != num_objects:
         fail(f"object_ids are not unique: {trial.object_ids}")

@@ -5,6 +5,7 @@ writes ``OUT/import_log.json``: what was imported, skipped (with reasons), exclu
 as invalid (tdw_physics ``is_trial_valid: false``). Errors that ``skip_bad`` would have skipped are marked
 (``physion.layout_scan.is_skippable``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,11 +49,25 @@ def import_layout(
     """
     src, out = Path(src), Path(out)
     exclude = read_name_list(exclude_list) if exclude_list else set()
-    scan = scan_layout(src, split_map=split_map, exclude=exclude, skip_bad=skip_bad, test_videos=test_videos,
-                       scenario=scenario, keep_invalid=keep_invalid)
+    scan = scan_layout(
+        src,
+        split_map=split_map,
+        exclude=exclude,
+        skip_bad=skip_bad,
+        test_videos=test_videos,
+        scenario=scenario,
+        keep_invalid=keep_invalid,
+    )
     sources, dropped = _limit_per_group(scan.sources, max_trials)
-    log.info("%s: %s layout, %d trials to import (%d skipped, %d excluded, %d invalid left out while scanning)",
-             src, scan.layout, len(sources), len(scan.skipped), len(scan.excluded), len(scan.invalid))
+    log.info(
+        "%s: %s layout, %d trials to import (%d skipped, %d excluded, %d invalid left out while scanning)",
+        src,
+        scan.layout,
+        len(sources),
+        len(scan.skipped),
+        len(scan.excluded),
+        len(scan.invalid),
+    )
     store = TrialStore(out)
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"trials": 0, "positives": 0, "already_present": 0})
     status, error = "complete", None
@@ -81,8 +96,15 @@ def import_layout(
             store.write_metadata(*key.split("/"))
         report = _report(scan, src, exclude, exclude_list, counts, dropped, max_trials, status, error, scenario)
         write_json_atomic(out / IMPORT_LOG, report)
-        log.info("import %s: %d trials written to %s; %d skipped, %d excluded; log in %s", status,
-                 report["imported"], out, len(scan.skipped), len(scan.excluded), out / IMPORT_LOG)
+        log.info(
+            "import %s: %d trials written to %s; %d skipped, %d excluded; log in %s",
+            status,
+            report["imported"],
+            out,
+            len(scan.skipped),
+            len(scan.excluded),
+            out / IMPORT_LOG,
+        )
     return report
 
 
@@ -114,8 +136,18 @@ def _limit_per_group(sources: list[TrialSource], max_trials: int | None) -> tupl
     return kept, len(sources) - len(kept)
 
 
-def _report(scan: LayoutScan, src: Path, exclude: set[str], exclude_list, counts, dropped: int,
-            max_trials: int | None, status: str, error: str | None, scenario: str | None) -> dict:
+def _report(
+    scan: LayoutScan,
+    src: Path,
+    exclude: set[str],
+    exclude_list,
+    counts,
+    dropped: int,
+    max_trials: int | None,
+    status: str,
+    error: str | None,
+    scenario: str | None,
+) -> dict:
     return {
         "source": str(src),
         "layout": scan.layout,

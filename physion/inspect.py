@@ -1,5 +1,6 @@
 """Summary of a trial store: trials per split and scenario, label balance, frame counts, resolution, and
 when the first agent-patient contact happens (relative to the 45 observed frames)."""
+
 from __future__ import annotations
 
 import json
@@ -85,18 +86,24 @@ def _import_log_summary(path: Path) -> dict | None:
 
 def format_summary(summary: dict) -> str:
     """A plain-text table of ``summarize_store``'s result."""
+
     def triple(values, fmt="{:.0f}") -> str:
         return "-" if values is None else "/".join(fmt.format(v) for v in values)
 
     lines = [f"store {summary['root']}: {summary['trials']} trials"]
-    header = (f"{'split':<9} {'scenario':<9} {'trials':>6} {'pos':>5} {'neg':>5} {'unlab':>5} {'pos%':>6}  "
-              f"{'frames min/med/max':<19} {'resolution':<11} {'1st contact min/med/max':<24} late>={OBSERVED_FRAMES}")
+    header = (
+        f"{'split':<9} {'scenario':<9} {'trials':>6} {'pos':>5} {'neg':>5} {'unlab':>5} {'pos%':>6}  "
+        f"{'frames min/med/max':<19} {'resolution':<11} {'1st contact min/med/max':<24} late>={OBSERVED_FRAMES}"
+    )
     lines += [header, "-" * len(header)]
     for g in summary["groups"]:
         labelled = g["positives"] + g["negatives"]
         pos = f"{100 * g['positives'] / labelled:5.1f}%" if labelled else "    -"
-        late = ("-" if g["late_contact_fraction"] is None
-                else f"{100 * g['late_contact_fraction']:.0f}% of {g['positives_with_first_contact']}")
+        late = (
+            "-"
+            if g["late_contact_fraction"] is None
+            else f"{100 * g['late_contact_fraction']:.0f}% of {g['positives_with_first_contact']}"
+        )
         resolution = ",".join(sorted(g["resolutions"]))
         lines.append(
             f"{g['split']:<9} {g['scenario']:<9} {g['trials']:>6} {g['positives']:>5} {g['negatives']:>5} "
@@ -107,9 +114,11 @@ def format_summary(summary: dict) -> str:
     if log:
         layout = f" ({log['layout']} layout)" if log.get("layout") else ""
         status = "" if log.get("status") in (None, "complete") else f" [import {log['status']}]"
-        lines.append(f"{IMPORT_LOG}: imported {log['imported']} from {log['source']}{layout}{status}; "
-                     f"{log['skipped']} skipped, {log['excluded']} excluded, {log.get('invalid_left_out', 0)} "
-                     "invalid left out (see the file for names and reasons)")
+        lines.append(
+            f"{IMPORT_LOG}: imported {log['imported']} from {log['source']}{layout}{status}; "
+            f"{log['skipped']} skipped, {log['excluded']} excluded, {log.get('invalid_left_out', 0)} "
+            "invalid left out (see the file for names and reasons)"
+        )
         for entry in log.get("skipped_first", []):
             lines.append(f"  skipped {entry.get('path')}: {entry.get('reason')}")
         if log["skipped"] > len(log.get("skipped_first", [])):

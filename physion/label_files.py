@@ -5,6 +5,7 @@ Label CSV (``readout_labels.csv``, ``labels.csv``): the first column is the stim
 empty), a column ``ground truth outcome`` holds True/False. Video files are named ``<name>_img.mp4``
 (``mp4s`` and the training set) or ``<name>-redyellow.mp4`` (``mp4s-redyellow``).
 """
+
 from __future__ import annotations
 
 import ast
@@ -138,8 +139,9 @@ def read_v15_labels(path: str | Path) -> dict[str, tuple[bool, int | None]]:
         if isinstance(label, str) or label not in (True, False):  # 0/1 pass: True == 1 in Python
             raise PhysionDataError(path, f"{stem!r}: label {label!r} is not true/false/0/1")
         frame = entry.get("contact_frame_label")
-        if frame is not None and (isinstance(frame, bool) or not isinstance(frame, (int, float))
-                                  or not float(frame).is_integer() or frame < 0):
+        if frame is not None and (
+            isinstance(frame, bool) or not isinstance(frame, (int, float)) or not float(frame).is_integer() or frame < 0
+        ):
             raise PhysionDataError(path, f"{stem!r}: contact_frame_label {frame!r} is not a frame index")
         labels[str(stem)] = (bool(label), None if frame is None else int(frame))
     return labels

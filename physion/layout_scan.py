@@ -5,6 +5,7 @@ trial, not yet decoded), the input it skipped (with ``skip_bad``), the names it 
 tdw_physics metadata.json marks invalid. Errors raised through ``ScanContext.bad`` carry ``skippable = True``:
 ``--skip-bad`` would have skipped them, so only they get that hint.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -72,17 +73,30 @@ class ScanContext:
 
     def split_for(self, source_split: str, where: Path, defaults: dict[str, str] | None = None) -> str:
         """The split of a folder: the user's ``split_map`` entry, a layout's default, the name itself, or ``*``."""
-        split = (self.split_map.get(source_split) or (defaults or {}).get(source_split)
-                 or (source_split if source_split in SPLITS else self.split_map.get("*")))
+        split = (
+            self.split_map.get(source_split)
+            or (defaults or {}).get(source_split)
+            or (source_split if source_split in SPLITS else self.split_map.get("*"))
+        )
         if split not in SPLITS:
             raise PhysionDataError(
-                where, f"cannot tell the split of {source_split!r}: map it with split_map / --split-map "
-                f"{source_split}=<{'|'.join(SPLITS)}> (or '*=<split>'); got {split!r}"
+                where,
+                f"cannot tell the split of {source_split!r}: map it with split_map / --split-map "
+                f"{source_split}=<{'|'.join(SPLITS)}> (or '*=<split>'); got {split!r}",
             )
         return split
 
-    def add(self, video: Video, label: bool | None, label_file: Path, first_contact=None, *,
-            kind: str = "mp4", path: Path | None = None, params: dict | None = None) -> None:
+    def add(
+        self,
+        video: Video,
+        label: bool | None,
+        label_file: Path,
+        first_contact=None,
+        *,
+        kind: str = "mp4",
+        path: Path | None = None,
+        params: dict | None = None,
+    ) -> None:
         """Record one trial unless it is on the exclude list; readout and test trials must be labelled.
 
         ``path`` is the file to decode when it is not the video (a tdw_physics HDF5 sibling).
@@ -93,30 +107,53 @@ class ScanContext:
         if label is None and video.split != "training":
             self.bad(video.path, f"no label for {video.name!r} in {label_file}", MissingLabelError)
             return
-        self.scan.sources.append(TrialSource(
-            path or video.path, video.name, video.scenario, video.split, label,
-            None if first_contact is None else int(first_contact), kind=kind, params=dict(params or {}),
-        ))
+        self.scan.sources.append(
+            TrialSource(
+                path or video.path,
+                video.name,
+                video.scenario,
+                video.split,
+                label,
+                None if first_contact is None else int(first_contact),
+                kind=kind,
+                params=dict(params or {}),
+            )
+        )
 
-    def join(self, videos, labels, label_file: Path, scenarios: set[str], first_contact: dict | None = None,
-             *, looked_for: str | None = None, params: dict[str, dict] | None = None) -> None:
+    def join(
+        self,
+        videos,
+        labels,
+        label_file: Path,
+        scenarios: set[str],
+        first_contact: dict | None = None,
+        *,
+        looked_for: str | None = None,
+        params: dict[str, dict] | None = None,
+    ) -> None:
         """Pair videos with label rows by name; rows of scenarios absent here are only counted in a note.
 
         ``looked_for`` says where a row's video was expected (``{name}`` is filled in), for the error message.
         """
         for video in videos:
             label = labels.get(video.name) if labels is not None else None
-            self.add(video, label, label_file, (first_contact or {}).get(video.name),
-                     params=(params or {}).get(video.name))
+            self.add(
+                video, label, label_file, (first_contact or {}).get(video.name), params=(params or {}).get(video.name)
+            )
         if labels is None:
             return
         have = {v.name for v in videos}
         unmatched = [n for n in labels if n not in have and n not in self.exclude]
         here = [n for n in unmatched if scenario_from_stimulus_name(n) in scenarios | {None}]
-        where = (looked_for or "{name}_img.mp4 / {name}-redyellow.mp4 in the " + ", ".join(sorted(scenarios)) + " folders")
+        where = (
+            looked_for or "{name}_img.mp4 / {name}-redyellow.mp4 in the " + ", ".join(sorted(scenarios)) + " folders"
+        )
         for name in here if self.skip_bad else here[:1]:
-            self.bad(label_file, f"row {name!r} names no video (looked for {where.replace('{name}', name)})"
-                     f"{'' if self.skip_bad else f'; {len(here)} such rows'}")
+            self.bad(
+                label_file,
+                f"row {name!r} names no video (looked for {where.replace('{name}', name)})"
+                f"{'' if self.skip_bad else f'; {len(here)} such rows'}",
+            )
         if len(unmatched) > len(here):
             self.scan.notes.append(
                 f"{label_file}: {len(unmatched) - len(here)} rows belong to scenarios without a folder here (ignored)"

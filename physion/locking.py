@@ -6,6 +6,7 @@ dies: a lock left by a dead process is simply free, and the next holder takes it
 writes who it is (pid, host, start time, command) into the file, so a refused process can tell the user.
 ``flock`` is per open file: a process must not take the same lock twice.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -27,8 +28,9 @@ log = logging.getLogger(__name__)
 def _holder_text(raw: str) -> str:
     try:
         who = json.loads(raw)
-        return (f"pid {who['pid']} on {who['host']}, since {who['started_at']}"
-                + (f" ({who['command']})" if who.get("command") else ""))
+        return f"pid {who['pid']} on {who['host']}, since {who['started_at']}" + (
+            f" ({who['command']})" if who.get("command") else ""
+        )
     except (ValueError, KeyError, TypeError):
         return "a process that has not yet written its name"  # the holder is between flock and its write
 
@@ -52,9 +54,12 @@ def folder_lock(folder: str | Path, name: str, refusal: str, hint: str | None = 
         stale = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
         if stale:  # a clean release empties the file, so this holder died without releasing
             log.warning("%s: taking over the lock of a process that is gone (%s)", path, _holder_text(stale))
-        me = {"pid": os.getpid(), "host": socket.gethostname(),
-              "started_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300]}
+        me = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started_at": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300],
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(me).encode("utf-8"), 0)
         try:

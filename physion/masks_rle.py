@@ -3,6 +3,7 @@
 A COCO RLE is ``{"size": [H, W], "counts": bytes}`` (column-major run lengths, compressed by pycocotools).
 A segmentation here is an (H, W) integer map: 0 = background, k + 1 = object k (``Trial.object_ids[k]``).
 """
+
 from __future__ import annotations
 
 import warnings

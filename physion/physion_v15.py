@@ -14,6 +14,7 @@ for dynamics pretraining instead (import twice, into one store, to have both).
 for a negative trial the harness stores a stand-in (the middle frame, used to centre its OCD window), which is
 kept as ``params["v15_contact_frame_label"]`` on every trial but is no contact.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,8 +53,10 @@ def scan_v15(root: Path, ctx: ScanContext) -> None:
             continue
         labels_path = folder / LABELS
         if not labels_path.is_file():
-            raise MissingLabelError(labels_path, f"the {source_split} videos need this label file "
-                                    '({video stem: {"label", "contact_frame_label"}})')
+            raise MissingLabelError(
+                labels_path,
+                f'the {source_split} videos need this label file ({{video stem: {{"label", "contact_frame_label"}}}})',
+            )
         table = read_v15_labels(labels_path)
         split = ctx.split_for(source_split, folder, defaults=DEFAULT_SPLIT_MAP)
         buggy = BUGGY_TEST_STIMULI if source_split == "test" else frozenset()
@@ -68,20 +71,26 @@ def scan_v15(root: Path, ctx: ScanContext) -> None:
         excluded = sorted(left_out & buggy)
         ctx.scan.excluded += excluded
         if buggy:
-            ctx.scan.notes.append(f"{folder}: left out {len(excluded)} of physion_evaluator's {len(buggy)} buggy test "
-                                  "stimuli (physion/physion_v15_buggy.py)")
+            ctx.scan.notes.append(
+                f"{folder}: left out {len(excluded)} of physion_evaluator's {len(buggy)} buggy test "
+                "stimuli (physion/physion_v15_buggy.py)"
+            )
         rows = {stem: label for stem, (label, _) in table.items() if stem not in left_out | buggy}
         firsts = {stem: frame for stem, (label, frame) in table.items() if label}
         params = {stem: {"v15_contact_frame_label": frame} for stem, (_, frame) in table.items()}
-        ctx.join(videos, rows, labels_path, set(SCENARIOS), firsts, looked_for=f"{{name}}.mp4 in {folder}",
-                 params=params)
+        ctx.join(
+            videos, rows, labels_path, set(SCENARIOS), firsts, looked_for=f"{{name}}.mp4 in {folder}", params=params
+        )
 
 
 def _scenario(path: Path, stem: str, ctx: ScanContext) -> str | None:
     found = v15_scenarios_in_name(stem)
     if len(found) == 1:
         return found[0]
-    problem = (f"the name holds the substrings of {', '.join(found)}" if found else
-               "the name holds none of collision, drop, towers, link, roll, contain, dominoes")
+    problem = (
+        f"the name holds the substrings of {', '.join(found)}"
+        if found
+        else "the name holds none of collision, drop, towers, link, roll, contain, dominoes"
+    )
     ctx.bad(path, f"cannot tell the Physion v1.5 scenario of {stem!r}: {problem}; pass it with --scenario NAME")
     return None

@@ -3,9 +3,11 @@
 Copied name for name from ``buggy_stims`` in ``physion_evaluator/dataloader_mp4s.py`` of neuroailab/physion_evaluator
 (commit 7e4af82d6a23710b319fceaa5526696ff7b26ecf); the harness drops these video stems in its ``test`` mode only.
 """
+
 from __future__ import annotations
 
-BUGGY_TEST_STIMULI = frozenset("""
+BUGGY_TEST_STIMULI = frozenset(
+    """
 pilot-containment-cone-plate_0017
 pilot-containment-cone-plate_0022
 pilot-containment-cone-plate_0029
@@ -47,4 +49,5 @@ pilot_towers_nb4_fr015_SJ000_gr01_mono0_dis1_occ1_tdwroom_unstable_0021
 pilot_towers_nb4_fr015_SJ000_gr01_mono0_dis1_occ1_tdwroom_unstable_0041
 pilot_towers_nb5_fr015_SJ030_mono0_dis0_occ0_boxroom_unstable_0006
 pilot_towers_nb5_fr015_SJ030_mono0_dis0_occ0_boxroom_unstable_0009
-""".split())
+""".split()
+)

@@ -5,6 +5,7 @@
 ``W = n_frames * tile + (n_frames + 1) * GAP`` wide and ``H = GAP + n_rows * (CAPTION_HEIGHT + tile + GAP)`` high.
 Frames are assumed square (as Physion's are) and scaled to the tile.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,7 +56,9 @@ def _from_store(root: Path, per_scenario: int, split: str | None, max_frames: in
 
 
 def select_trials(
-    source: str | Path | Iterable[Trial], trials_per_scenario: int = 2, split: str | None = None,
+    source: str | Path | Iterable[Trial],
+    trials_per_scenario: int = 2,
+    split: str | None = None,
     max_frames: int | None = None,
 ) -> list[Trial]:
     """Trials to preview from a store folder or from Trial objects, grouped by scenario, labels balanced."""
@@ -110,8 +113,9 @@ def contact_sheet(
             left = GAP + col * (tile + GAP)
             sheet.paste(_tile(trial.frames[t], tile), (left, top + CAPTION_HEIGHT))
             mark = f"t={t}" + ("*" if t >= OBSERVED_FRAMES else "")
-            draw.text((left + 3, top + CAPTION_HEIGHT + 2), mark, fill="white", font=font,
-                      stroke_width=1, stroke_fill="black")
+            draw.text(
+                (left + 3, top + CAPTION_HEIGHT + 2), mark, fill="white", font=font, stroke_width=1, stroke_fill="black"
+            )
     out_png = Path(out_png)
     with atomic_path(out_png) as tmp:
         sheet.save(tmp, format="PNG")

@@ -20,6 +20,7 @@ video, a video of a readout/test split with no label, or an unreadable file is a
 or, with ``skip_bad``, an entry of ``LayoutScan.skipped``. Names on the ``exclude`` list (the benchmark's
 glitchy stimuli) are dropped and listed in ``LayoutScan.excluded``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -88,8 +89,10 @@ def scan_layout(
         if scenario not in SCENARIOS:
             raise ValueError(f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
         if scan.layout not in SCENARIO_PER_TRIAL:
-            raise ValueError(f"a forced scenario applies to the {', '.join(SCENARIO_PER_TRIAL)} layouts; "
-                             f"{root} is {scan.layout}, which takes the scenario from its folders or files")
+            raise ValueError(
+                f"a forced scenario applies to the {', '.join(SCENARIO_PER_TRIAL)} layouts; "
+                f"{root} is {scan.layout}, which takes the scenario from its folders or files"
+            )
     ctx = ScanContext(scan, dict(split_map or {}), set(exclude), skip_bad, scenario, keep_invalid)
     if scan.layout == "physion-v1.5":
         scan_v15(root, ctx)
@@ -116,15 +119,23 @@ def load_trial(source: TrialSource) -> Trial:
         if trial.label is not None and source.label is not None and trial.label != source.label:
             raise PhysionDataError(source.path, f"label {trial.label} disagrees with its label file ({source.label})")
         trial = dataclasses.replace(
-            trial, name=source.name, scenario=source.scenario, split=source.split,
+            trial,
+            name=source.name,
+            scenario=source.scenario,
+            split=source.split,
             label=trial.label if trial.label is not None else source.label,
             params={**trial.params, **source.params, "imported_from": str(source.path)},
         )
     else:
         frames, fps = read_video(source.path)
         trial = Trial(
-            name=source.name, scenario=source.scenario, frames=frames, fps=int(round(fps)), label=source.label,
-            first_contact_frame=source.first_contact_frame, split=source.split,
+            name=source.name,
+            scenario=source.scenario,
+            frames=frames,
+            fps=int(round(fps)),
+            label=source.label,
+            first_contact_frame=source.first_contact_frame,
+            split=source.split,
             params={**source.params, "imported_from": str(source.path)},
         )
     try:
@@ -155,13 +166,17 @@ def _scan_train(root: Path, ctx: ScanContext) -> None:
             raise PhysionDataError(folder, f"unknown scenario {scenario!r}; expected one of {SCENARIOS}")
         scenarios[source_split].add(scenario)
         split = ctx.split_for(source_split, folder)
-        by_split[source_split] += [Video(p, stimulus_name_from_file(p), scenario, split) for p in sorted(folder.glob("*.mp4"))]
+        by_split[source_split] += [
+            Video(p, stimulus_name_from_file(p), scenario, split) for p in sorted(folder.glob("*.mp4"))
+        ]
     for source_split, videos in by_split.items():
         csv_path = root / f"{source_split}_labels.csv"
         if not scenarios[source_split]:
             continue
         if not csv_path.is_file() and source_split == "readout":
-            raise MissingLabelError(csv_path, "the readout videos need this label CSV (stimulus name, ground truth outcome)")
+            raise MissingLabelError(
+                csv_path, "the readout videos need this label CSV (stimulus name, ground truth outcome)"
+            )
         labels = read_label_csv(csv_path) if csv_path.is_file() else None
         ctx.join(videos, labels, csv_path, scenarios[source_split])
 
@@ -174,7 +189,9 @@ def _scan_test(root: Path, test_videos: str, ctx: ScanContext) -> None:
             raise PhysionDataError(folder, f"no {test_videos}/ folder of videos")
         csv_path = folder / "labels.csv" if (folder / "labels.csv").is_file() else root / "labels.csv"
         if not csv_path.is_file():
-            raise MissingLabelError(folder / "labels.csv", f"no label CSV for {folder.name} (nor a shared {root / 'labels.csv'})")
+            raise MissingLabelError(
+                folder / "labels.csv", f"no label CSV for {folder.name} (nor a shared {root / 'labels.csv'})"
+            )
         split = ctx.split_for("test", folder)
         videos, scenarios = groups.setdefault(csv_path, ([], set()))
         videos += [Video(p, stimulus_name_from_file(p), folder.name, split) for p in sorted(video_dir.glob("*.mp4"))]
@@ -193,17 +210,25 @@ def _scan_mp4_folder(root: Path, ctx: ScanContext) -> None:
     elif csv_path is not None:
         labels, label_file = read_label_csv(csv_path), csv_path
     else:
-        raise MissingLabelError(meta_path, "a folder of MP4s needs a metadata.json (or labels.csv) giving each video's outcome")
+        raise MissingLabelError(
+            meta_path, "a folder of MP4s needs a metadata.json (or labels.csv) giving each video's outcome"
+        )
     source_split = source_split_of(root)
     videos, scenarios = [], set()
     for path in sorted(root.glob("*.mp4")):
         name = stimulus_name_from_file(path)
         entry = entries.get(name, {})
-        scenario = ctx.scenario or entry.get("scenario") or (
-            root.name if root.name in SCENARIOS else scenario_from_stimulus_name(name))
+        scenario = (
+            ctx.scenario
+            or entry.get("scenario")
+            or (root.name if root.name in SCENARIOS else scenario_from_stimulus_name(name))
+        )
         if scenario not in SCENARIOS:
-            ctx.bad(path, f"cannot tell the scenario of {name!r} (no 'scenario' in metadata.json, folder not a "
-                    "scenario); pass it with --scenario NAME")
+            ctx.bad(
+                path,
+                f"cannot tell the scenario of {name!r} (no 'scenario' in metadata.json, folder not a "
+                "scenario); pass it with --scenario NAME",
+            )
             continue
         videos.append(Video(path, name, scenario, ctx.split_for(entry.get("split") or source_split, root)))
         scenarios.add(scenario)
@@ -235,10 +260,12 @@ def _scan_hdf5(root: Path, ctx: ScanContext) -> None:
             continue
         label = header.label if header.label is not None else listed
         if label is None and split != "training":
-            ctx.bad(path, "no label: no per-frame target_contacting_zone, no static/label, no metadata.json entry",
-                    MissingLabelError)
+            ctx.bad(
+                path,
+                "no label: no per-frame target_contacting_zone, no static/label, no metadata.json entry",
+                MissingLabelError,
+            )
             continue
         ctx.scan.sources.append(
-            TrialSource(path, name, header.scenario, split, label, header.first_contact_frame, kind="hdf5"))
-
-
+            TrialSource(path, name, header.scenario, split, label, header.first_contact_frame, kind="hdf5")
+        )

@@ -11,6 +11,7 @@ A tdw_physics ``metadata.json`` also names the controller that made each trial; 
 name because the benchmark ran its Roll subsets (``pilot_it2_rollingSliding_simple_collision_*``) with the
 Collision controller. Physion v1.5 tells its 7 scenarios apart by plain substrings of the file name.
 """
+
 from __future__ import annotations
 
 import re

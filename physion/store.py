@@ -41,6 +41,7 @@ name the agent and patient by ``static/target_id`` / ``static/zone_id``, may sto
 their datasets, carry more passes (``_depth``, ``_normals``, ``_flow``, ``_category``, ``_albedo``: ignored),
 and newer multi-view versions write ``_img_cam0`` / ``_id_cam0`` and number frames from 0001.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,7 +91,11 @@ class TrialStore:
         """Scenario folders of ``split`` on disk: the built-in ones in SCENARIOS order, then plug-ins by name."""
         _check_group(split, SCENARIOS[0])
         folder = self.root / split
-        names = {d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")} if folder.is_dir() else set()
+        names = (
+            {d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith(".")}
+            if folder.is_dir()
+            else set()
+        )
         return [s for s in SCENARIOS if s in names] + sorted(names - set(SCENARIOS))
 
     def groups(self) -> list[tuple[str, str]]:
@@ -105,7 +110,9 @@ class TrialStore:
         """Rebuild ``metadata.json`` of one split and scenario from its trial files (headers only, no pixels)."""
         paths = self.trials(split, scenario)
         entries = []
-        for path in tqdm(paths, desc=f"metadata {split}/{scenario}", unit="trial", leave=False, disable=len(paths) < 50):
+        for path in tqdm(
+            paths, desc=f"metadata {split}/{scenario}", unit="trial", leave=False, disable=len(paths) < 50
+        ):
             # Trial.metadata() keeps the fields in one place; the header gives them without decoding pixels.
             entries.append({**read_header(path).to_trial().metadata(), "file": path.name})
         out = write_json_atomic(self.metadata_path(split, scenario), entries)

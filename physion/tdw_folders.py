@@ -13,6 +13,7 @@ label and first contact are ``does_target_contact_zone`` and ``first_target_cont
 else the stimulus name's, else the controller's, else the folder's (or a parent's), else the Drape
 ``testNN`` inference; the name goes first because the benchmark's Roll subsets ran the Collision controller.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,8 +45,12 @@ def scan_tdw_folders(root: Path, ctx: ScanContext) -> None:
 def _scan_folder(root: Path, folder: Path, ctx: ScanContext) -> None:
     meta_path = folder / METADATA
     if not meta_path.is_file():
-        ctx.bad(meta_path, "a tdw_physics output folder needs its metadata.json for labels and first-contact frames "
-                "(the controller writes it with --save_labels)", MissingLabelError)
+        ctx.bad(
+            meta_path,
+            "a tdw_physics output folder needs its metadata.json for labels and first-contact frames "
+            "(the controller writes it with --save_labels)",
+            MissingLabelError,
+        )
         return
     try:
         entries = read_metadata_list(meta_path)
@@ -67,20 +72,29 @@ def _check_counts(meta_path: Path, entries: list[dict], videos: dict[int, Path],
     if not no_video and not no_entry:
         return
     if not ctx.skip_bad:
-        detail = "; ".join(part for part in (
-            f"no video for entries {_first_few(no_video)}" if no_video else "",
-            f"no entry for {_first_few([videos[i].name for i in no_entry])}" if no_entry else "",
-        ) if part)
-        ctx.bad(meta_path, f"lists {len(entries)} trials but the folder has {len(videos)} NNNN_img.mp4 videos ({detail})")
+        detail = "; ".join(
+            part
+            for part in (
+                f"no video for entries {_first_few(no_video)}" if no_video else "",
+                f"no entry for {_first_few([videos[i].name for i in no_entry])}" if no_entry else "",
+            )
+            if part
+        )
+        ctx.bad(
+            meta_path, f"lists {len(entries)} trials but the folder has {len(videos)} NNNN_img.mp4 videos ({detail})"
+        )
     for i in no_video:
-        ctx.bad(meta_path, f"entry {i} ({decode_stimulus_name(entries[i].get('stimulus_name'))!r}) has no "
-                f"{i:04d}_img.mp4 beside it")
+        ctx.bad(
+            meta_path,
+            f"entry {i} ({decode_stimulus_name(entries[i].get('stimulus_name'))!r}) has no {i:04d}_img.mp4 beside it",
+        )
     for i in no_entry:
         ctx.bad(videos[i], f"no entry {i} in {meta_path} (it lists {len(entries)} trials)")
 
 
-def _add_trial(root: Path, folder: Path, meta_path: Path, index: int, entry: dict, video_path: Path, split: str,
-               ctx: ScanContext) -> None:
+def _add_trial(
+    root: Path, folder: Path, meta_path: Path, index: int, entry: dict, video_path: Path, split: str, ctx: ScanContext
+) -> None:
     name = decode_stimulus_name(entry.get("stimulus_name")) or f"{folder.name}_{index:04d}"
     numbered = _TRAILING_INDEX.search(name)
     if numbered and int(numbered[1]) != index:  # a metadata.json out of step with the videos would mislabel them all
@@ -91,17 +105,23 @@ def _add_trial(root: Path, folder: Path, meta_path: Path, index: int, entry: dic
         return
     scenario = ctx.scenario or _scenario(root, folder, name, entry.get("controller_name"))
     if scenario is None:
-        ctx.bad(video_path, f"cannot tell the scenario of {name!r}: neither the stimulus name, nor the "
-                f"controller_name {entry.get('controller_name')!r} in {meta_path}, nor the folder name "
-                f"{folder.name!r} names one; pass it with --scenario NAME (one of {', '.join(SCENARIOS)})")
+        ctx.bad(
+            video_path,
+            f"cannot tell the scenario of {name!r}: neither the stimulus name, nor the "
+            f"controller_name {entry.get('controller_name')!r} in {meta_path}, nor the folder name "
+            f"{folder.name!r} names one; pass it with --scenario NAME (one of {', '.join(SCENARIOS)})",
+        )
         return
     label = optional_bool(entry.get("does_target_contact_zone"), meta_path)
     first = entry.get("first_target_contact_zone_frame")
     if first is not None and (isinstance(first, bool) or not isinstance(first, int) or first < 0):
         ctx.bad(meta_path, f"entry {index} ({name}): first_target_contact_zone_frame {first!r} is not a frame index")
         return
-    params = {"tdw_index": index, "controller_name": entry.get("controller_name"), "metadata_num_frames":
-              entry.get("num_frames")}
+    params = {
+        "tdw_index": index,
+        "controller_name": entry.get("controller_name"),
+        "metadata_num_frames": entry.get("num_frames"),
+    }
     video = Video(video_path, name, scenario, split)
     hdf5 = folder / f"{video_path.name.split('_')[0]}.hdf5"
     use = _hdf5_use(hdf5, label, meta_path, ctx) if hdf5.is_file() else "mp4"

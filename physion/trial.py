@@ -1,4 +1,5 @@
 """The one trial record every generator and reader produces, and every writer and dataset consumes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

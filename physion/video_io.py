@@ -2,6 +2,7 @@
 
 ``read_video(path) -> (frames (T, H, W, 3) uint8 RGB, fps float)``; ``write_video(path, frames, fps)`` writes atomically.
 """
+
 from __future__ import annotations
 
 from fractions import Fraction

@@ -4,6 +4,7 @@ Errors the user can act on (the project's error classes and OS errors) end the c
 with one line ``vdt-physion: <file>: <problem>`` (and ``(<hint>)`` when there is one) and exit code 2 for bad input,
 1 for a failure; ``-v`` or ``--debug`` also prints the traceback. Anything else is a bug and keeps its traceback.
 """
+
 from __future__ import annotations
 
 import argparse

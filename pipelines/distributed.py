@@ -2,6 +2,7 @@
 
 On a machine without CUDA, ``cpu=True`` lets accelerate form a gloo group of CPU processes (it otherwise ignores
 the launcher's WORLD_SIZE there), so the multi-process code paths run, and are tested, without a GPU."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """The readout report's bar chart: test accuracy per scenario and variant, with bootstrap 95% intervals."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,12 @@ import numpy as np  # noqa: E402
 
 from physion.atomic import atomic_path  # noqa: E402
 
-SERIES = (("vdt", "linear", "VDT tokens"), ("vdt-objects", "linear", "VDT tokens under objects"),
-          ("objects", "linear", "colour objects"), ("pixels", "linear", "pixels"))
+SERIES = (
+    ("vdt", "linear", "VDT tokens"),
+    ("vdt-objects", "linear", "VDT tokens under objects"),
+    ("objects", "linear", "colour objects"),
+    ("pixels", "linear", "pixels"),
+)
 
 
 def accuracy_chart(scenarios: dict, path: str | Path, variants) -> Path:

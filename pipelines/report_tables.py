@@ -1,4 +1,5 @@
 """Markdown pieces of the readout report."""
+
 from __future__ import annotations
 
 # DESIGN.md §4: published figures on REAL Physion (ours are on generated stimuli: compare the protocol and the
@@ -43,9 +44,11 @@ def headline(pooled: dict, readout: str = PRIMARY) -> str:
     c = pooled["comparisons"].get(readout)
     if c is None:
         return f"No {readout} comparison was computed."
-    return (f"On the {pooled['test_trials']} pooled test trials, with the {readout} readout, the rollout adds "
-            f"{_points(c['simulated-observed'])} over the observed frames (95% paired bootstrap) and "
-            f"{_points(c['simulated-copy-last'])} over copying the last observed frame.")
+    return (
+        f"On the {pooled['test_trials']} pooled test trials, with the {readout} readout, the rollout adds "
+        f"{_points(c['simulated-observed'])} over the observed frames (95% paired bootstrap) and "
+        f"{_points(c['simulated-copy-last'])} over copying the last observed frame."
+    )
 
 
 def pooled_table(pooled: dict, readouts: list[tuple[str, str]], variants) -> str:
@@ -72,8 +75,14 @@ def comparison_table(scenarios: dict, pooled: dict, readouts: list[tuple[str, st
 
 
 def reference_section() -> str:
-    lines = ["## Published reference figures (real Physion, not this run)", "",
-             "Measured by others on the real benchmark; this run uses generated Physion-style stimuli, so only the "
-             "protocol and the ordering compare.", "", "| model | accuracy |", "|---|---|"]
+    lines = [
+        "## Published reference figures (real Physion, not this run)",
+        "",
+        "Measured by others on the real benchmark; this run uses generated Physion-style stimuli, so only the "
+        "protocol and the ordering compare.",
+        "",
+        "| model | accuracy |",
+        "|---|---|",
+    ]
     lines += [f"| {name} | {value} |" for name, value in REFERENCES]
     return "\n".join(lines)

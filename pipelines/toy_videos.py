@@ -1,5 +1,6 @@
 """Moving-shape videos with constant velocities: a distribution a tiny VDT learns in minutes on a CPU, used by the
 quickstart demo, the tests that check learning really happens, and the benchmarks."""
+
 from __future__ import annotations
 
 import torch
@@ -7,8 +8,17 @@ import torch
 PALETTE = torch.tensor([[1.0, 0.1, 0.1], [1.0, 0.9, 0.1], [0.2, 0.5, 1.0], [0.2, 0.9, 0.3]])
 
 
-def moving_shapes(batch: int, frames: int, size: int, *, shapes: int = 1, radius: float = 2.0,
-                  max_speed: float = 1.5, bounce: bool = True, generator: torch.Generator | None = None) -> torch.Tensor:
+def moving_shapes(
+    batch: int,
+    frames: int,
+    size: int,
+    *,
+    shapes: int = 1,
+    radius: float = 2.0,
+    max_speed: float = 1.5,
+    bounce: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(batch, frames, 3, size, size) in [-1, 1]: ``shapes`` soft discs on black, each with its own colour and a
     constant velocity (speed between half and all of ``max_speed`` pixels per frame). With ``bounce`` they reflect at
     the borders; without, start points are drawn so that the whole straight path stays in view (the future is then
@@ -28,7 +38,9 @@ def moving_shapes(batch: int, frames: int, size: int, *, shapes: int = 1, radius
         start_hi = hi - travel.clamp(min=0)
         pos = start_lo + u * (start_hi - start_lo)
     colours = PALETTE[torch.arange(shapes) % len(PALETTE)]  # (shapes, 3)
-    ys, xs = torch.meshgrid(torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(size, dtype=torch.float32), torch.arange(size, dtype=torch.float32), indexing="ij"
+    )
     video = torch.zeros(batch, frames, 3, size, size)
     for f in range(frames):
         dist2 = (xs - pos[..., 0, None, None]) ** 2 + (ys - pos[..., 1, None, None]) ** 2  # (B, S, H, W)

@@ -6,6 +6,7 @@
 - ``NormalizedSpace(inner, shift, scale)`` / ``NormalizedSpace.fit(inner, videos)``: per-channel normalisation.
 - ``build_latent_space(kind, **kwargs)``: the factory configs use.
 """
+
 from vdt.autoencoders.base import LatentSpace
 from vdt.autoencoders.conv_vae import ConvVAE, ConvVAEConfig
 from vdt.autoencoders.conv_vae_training import ConvVAEHistory, fit_scale_factor, train_conv_vae

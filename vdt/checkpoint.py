@@ -5,6 +5,7 @@ the official sampling scripts do). Keys with a DistributedDataParallel ``module.
 checkpoint was trained at another resolution, ``pos_embed`` is interpolated; at another frame count, the fixed
 ``time_embed`` is recomputed. Anything else that does not match is refused with the list of offending keys.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,10 @@ def read_checkpoint(path: str | Path) -> dict:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise CheckpointMismatchError(f"{path}: not a readable torch checkpoint ({first})") from err
     if not isinstance(obj, dict):
-        raise CheckpointMismatchError(f"{path}: holds a {type(obj).__name__}, not a checkpoint (a dict of weights, "
-                                      "or one with 'ema'/'model' weights)")
+        raise CheckpointMismatchError(
+            f"{path}: holds a {type(obj).__name__}, not a checkpoint (a dict of weights, "
+            "or one with 'ema'/'model' weights)"
+        )
     return obj
 
 
@@ -48,13 +51,14 @@ def extract_state_dict(obj: dict) -> dict[str, torch.Tensor]:
             break
     if not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointMismatchError(
-            f"not a state dict nor a checkpoint with 'ema'/'model' weights (top-level keys: {list(obj)[:10]})")
+            f"not a state dict nor a checkpoint with 'ema'/'model' weights (top-level keys: {list(obj)[:10]})"
+        )
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
 def _resize_pos_embed(table: torch.Tensor, tokens: int) -> torch.Tensor:
     """Bicubic interpolation of a (1, N, D) square-grid table to ``tokens`` positions."""
-    old, new = round(table.shape[1] ** 0.5), round(tokens ** 0.5)
+    old, new = round(table.shape[1] ** 0.5), round(tokens**0.5)
     grid = table.reshape(1, old, old, -1).permute(0, 3, 1, 2)
     grid = F.interpolate(grid.float(), size=(new, new), mode="bicubic", align_corners=False)
     return grid.permute(0, 2, 3, 1).reshape(1, new * new, -1).to(table.dtype)
@@ -80,8 +84,11 @@ def adapt_state_dict(model: VDT, state: dict[str, torch.Tensor], allow_missing_t
                 state[k] = ours[k].clone()
         missing = [k for k in ours if k not in state]
     unexpected = [k for k in state if k not in ours]
-    wrong = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(ours[k].shape)}"
-             for k in ours if k in state and state[k].shape != ours[k].shape]
+    wrong = [
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(ours[k].shape)}"
+        for k in ours
+        if k in state and state[k].shape != ours[k].shape
+    ]
     if missing or unexpected or wrong:
         lines = []
         if missing:
@@ -115,6 +122,7 @@ def load_weights(model: VDT, source: str | Path | dict, allow_missing_temporal: 
 # Our own checkpoints: weights + the constructor config, so loading needs no guesswork
 # --------------------------------------------------------------------------------------------------
 
+
 def save_model(path: str | Path, model: VDT, ema: VDT | None = None, extra: dict | None = None) -> Path:
     """Atomically write {"config", "model", "ema"?, **extra} (temp file in the same folder, then rename)."""
     payload = {"config": model.config_dict(), "model": model.state_dict(), **(extra or {})}
@@ -131,8 +139,9 @@ def load_model(path: str | Path, prefer_ema: bool = True, **overrides) -> VDT:
 def model_from_checkpoint(obj: dict, path: str | Path = "<checkpoint>", prefer_ema: bool = True, **overrides) -> VDT:
     """``load_model`` for a checkpoint object already read (``path`` only names it in errors)."""
     if "config" not in obj:
-        raise CheckpointMismatchError(f"{path}: no 'config' entry; for official checkpoints build the model and "
-                                      "use load_weights(model, path)")
+        raise CheckpointMismatchError(
+            f"{path}: no 'config' entry; for official checkpoints build the model and use load_weights(model, path)"
+        )
     model = VDT(**{**obj["config"], **overrides})
     weights = obj["ema"] if prefer_ema and "ema" in obj else obj.get("model")
     try:

@@ -10,6 +10,7 @@ Why our own code rather than a library scheduler: diffusers' schedulers cover th
 learned-variance VLB training terms nor mask conditioning; tests check our DDIM step against diffusers'.
 Shapes: x (B, T, C, H, W); mask (B, T, H, W) with 1 = generate, 0 = given; t (B,) integer steps.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,7 @@ def space_timesteps(num_steps: int, spacing: str | int) -> list[int]:
     image's detail is decided (the DDIM paper's quadratic spacing)."""
     spacing = str(spacing)
     if spacing.startswith("trailing"):
-        n = int(spacing[len("trailing"):])
+        n = int(spacing[len("trailing") :])
         if not 1 <= n <= num_steps:
             raise ValueError(f"cannot keep {n} of {num_steps} steps")
         kept = sorted({int(round(num_steps - i * num_steps / n)) - 1 for i in range(n)})
@@ -58,7 +59,7 @@ def space_timesteps(num_steps: int, spacing: str | int) -> list[int]:
             raise ValueError(f"trailing spacing of {n} steps repeats a step of {num_steps}")
         return kept
     if spacing.startswith("quad"):
-        n = int(spacing[len("quad"):])
+        n = int(spacing[len("quad") :])
         if not 2 <= n <= num_steps:
             raise ValueError(f"quadratic spacing needs 2 to {num_steps} steps, got {n}")
         kept = sorted({int(round((i / (n - 1)) ** 2 * (num_steps - 1))) for i in range(n)})
@@ -108,7 +109,8 @@ def discretized_gaussian_log_likelihood(x: torch.Tensor, means: torch.Tensor, lo
     log_cdf_plus = torch.log(cdf_plus.clamp(min=1e-12))
     log_one_minus_cdf_min = torch.log((1.0 - cdf_min).clamp(min=1e-12))
     log_probs = torch.where(
-        x < -0.999, log_cdf_plus,
+        x < -0.999,
+        log_cdf_plus,
         torch.where(x > 0.999, log_one_minus_cdf_min, torch.log((cdf_plus - cdf_min).clamp(min=1e-12))),
     )
     return log_probs
@@ -118,8 +120,15 @@ class GaussianDiffusion:
     """A (possibly respaced) diffusion process. ``timestep_map[i]`` is the original step index that the model is
     conditioned on at step i of this process (identity unless respaced)."""
 
-    def __init__(self, betas: np.ndarray, learn_sigma: bool = True, timestep_map: list[int] | None = None,
-                 prediction: str = "eps", loss_weighting: str = "none", snr_gamma: float = 5.0):
+    def __init__(
+        self,
+        betas: np.ndarray,
+        learn_sigma: bool = True,
+        timestep_map: list[int] | None = None,
+        prediction: str = "eps",
+        loss_weighting: str = "none",
+        snr_gamma: float = 5.0,
+    ):
         if prediction not in PREDICTIONS:
             raise ValueError(f"unknown prediction target {prediction!r}; choose one of {PREDICTIONS}")
         if loss_weighting not in LOSS_WEIGHTINGS:
@@ -144,10 +153,21 @@ class GaussianDiffusion:
         self.snr = self.alphas_cumprod / (1.0 - self.alphas_cumprod)
 
     @classmethod
-    def linear(cls, num_steps: int = 1000, learn_sigma: bool = True, prediction: str = "eps",
-               loss_weighting: str = "none", snr_gamma: float = 5.0) -> "GaussianDiffusion":
-        return cls(linear_betas(num_steps), learn_sigma, prediction=prediction, loss_weighting=loss_weighting,
-                   snr_gamma=snr_gamma)
+    def linear(
+        cls,
+        num_steps: int = 1000,
+        learn_sigma: bool = True,
+        prediction: str = "eps",
+        loss_weighting: str = "none",
+        snr_gamma: float = 5.0,
+    ) -> "GaussianDiffusion":
+        return cls(
+            linear_betas(num_steps),
+            learn_sigma,
+            prediction=prediction,
+            loss_weighting=loss_weighting,
+            snr_gamma=snr_gamma,
+        )
 
     def respace(self, spacing: str | int) -> "GaussianDiffusion":
         """A shorter process over a subset of this one's steps, with the same cumulative alphas at the kept steps."""
@@ -156,16 +176,28 @@ class GaussianDiffusion:
         for i in keep:
             betas.append(1 - self.alphas_cumprod[i] / last)
             last = self.alphas_cumprod[i]
-        return GaussianDiffusion(np.array(betas), self.learn_sigma, [self.timestep_map[i] for i in keep],
-                                 self.prediction, self.loss_weighting, self.snr_gamma)
+        return GaussianDiffusion(
+            np.array(betas),
+            self.learn_sigma,
+            [self.timestep_map[i] for i in keep],
+            self.prediction,
+            self.loss_weighting,
+            self.snr_gamma,
+        )
 
     def record(self) -> dict:
         """What a checkpoint stores so that samplers use the process the model was trained with (the linear
         schedule; see ``from_record``)."""
         if self.timestep_map != list(range(self.num_timesteps)):
             raise ValueError("record the full training process, not a respaced one")
-        return {"schedule": "linear", "steps": self.num_timesteps, "learn_sigma": self.learn_sigma,
-                "prediction": self.prediction, "loss_weighting": self.loss_weighting, "snr_gamma": self.snr_gamma}
+        return {
+            "schedule": "linear",
+            "steps": self.num_timesteps,
+            "learn_sigma": self.learn_sigma,
+            "prediction": self.prediction,
+            "loss_weighting": self.loss_weighting,
+            "snr_gamma": self.snr_gamma,
+        }
 
     @classmethod
     def from_record(cls, record: dict | None, learn_sigma: bool) -> "GaussianDiffusion":
@@ -195,21 +227,32 @@ class GaussianDiffusion:
 
     def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         noise = torch.randn_like(x0) if noise is None else noise
-        return _gather(self.sqrt_alphas_cumprod, t, x0.dim()) * x0 + _gather(self.sqrt_one_minus_alphas_cumprod, t, x0.dim()) * noise
+        return (
+            _gather(self.sqrt_alphas_cumprod, t, x0.dim()) * x0
+            + _gather(self.sqrt_one_minus_alphas_cumprod, t, x0.dim()) * noise
+        )
 
     def q_posterior(self, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor):
         """Mean and log-variance of q(x_{t-1} | x_t, x_0)."""
-        mean = _gather(self.posterior_mean_coef1, t, xt.dim()) * x0 + _gather(self.posterior_mean_coef2, t, xt.dim()) * xt
+        mean = (
+            _gather(self.posterior_mean_coef1, t, xt.dim()) * x0 + _gather(self.posterior_mean_coef2, t, xt.dim()) * xt
+        )
         return mean, _gather(self.posterior_log_variance_clipped, t, xt.dim())
 
     def predict_x0(self, xt: torch.Tensor, t: torch.Tensor, eps: torch.Tensor) -> torch.Tensor:
-        return _gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt - _gather(self.sqrt_recipm1_alphas_cumprod, t, xt.dim()) * eps
+        return (
+            _gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt
+            - _gather(self.sqrt_recipm1_alphas_cumprod, t, xt.dim()) * eps
+        )
 
     def predict_eps(self, xt: torch.Tensor, t: torch.Tensor, x0: torch.Tensor) -> torch.Tensor:
-        return (_gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt - x0) / _gather(self.sqrt_recipm1_alphas_cumprod, t, xt.dim())
+        return (_gather(self.sqrt_recip_alphas_cumprod, t, xt.dim()) * xt - x0) / _gather(
+            self.sqrt_recipm1_alphas_cumprod, t, xt.dim()
+        )
 
-    def predictions(self, pred: torch.Tensor, xt: torch.Tensor, t: torch.Tensor,
-                    clip_range: tuple | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def predictions(
+        self, pred: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, clip_range: tuple | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(x0, eps) implied by the network's prediction ``pred`` (of this process's target) at x_t. With
         ``clip_range`` = (low, high) (floats or tensors that broadcast to x), x0 is clamped and eps made
         consistent with the clamped x0."""
@@ -221,8 +264,10 @@ class GaussianDiffusion:
         else:  # v = alpha * eps - sigma * x0  =>  x0 = alpha * x_t - sigma * v
             x0 = _gather(self.sqrt_alphas_cumprod, t, n) * xt - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * pred
         if clip_range is not None:
-            x0 = torch.maximum(torch.minimum(x0, torch.as_tensor(clip_range[1], device=x0.device)),
-                               torch.as_tensor(clip_range[0], device=x0.device))
+            x0 = torch.maximum(
+                torch.minimum(x0, torch.as_tensor(clip_range[1], device=x0.device)),
+                torch.as_tensor(clip_range[0], device=x0.device),
+            )
         if self.prediction == "eps" and clip_range is None:
             return x0, pred
         return x0, self.predict_eps(xt, t, x0)
@@ -249,8 +294,10 @@ class GaussianDiffusion:
         or None).
         ``channels`` (C of the data) is checked when given, so a model/diffusion learn_sigma mismatch fails loudly."""
         if channels is not None and out.shape[2] != channels * (2 if self.learn_sigma else 1):
-            raise ValueError(f"model output has {out.shape[2]} channels for {channels}-channel data, but this diffusion "
-                             f"has learn_sigma={self.learn_sigma}: build both with the same learn_sigma")
+            raise ValueError(
+                f"model output has {out.shape[2]} channels for {channels}-channel data, but this diffusion "
+                f"has learn_sigma={self.learn_sigma}: build both with the same learn_sigma"
+            )
         if self.learn_sigma:
             eps, v = out.chunk(2, dim=2)
             return eps, v
@@ -275,8 +322,9 @@ class GaussianDiffusion:
     # Training loss
     # ----------------------------------------------------------------------------------------------
 
-    def training_losses(self, model: ModelFn, x0: torch.Tensor, t: torch.Tensor, mask: torch.Tensor,
-                        noise: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def training_losses(
+        self, model: ModelFn, x0: torch.Tensor, t: torch.Tensor, mask: torch.Tensor, noise: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """Per-sample losses (B,) for the masked objective.
 
         The model sees x0 at given positions and x_t at generated ones; MSE on the prediction target (weighted per

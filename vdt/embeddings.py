@@ -1,5 +1,6 @@
 """Fixed sin-cos position tables and the learned timestep / class embedders (DiT conventions, so that
 official checkpoints and freshly built models agree)."""
+
 from __future__ import annotations
 
 import math
@@ -8,10 +9,10 @@ import numpy as np
 import torch
 from torch import nn
 
-
 # --------------------------------------------------------------------------------------------------
 # Fixed sin-cos tables (stored in the state dict as frozen parameters, as the official code does)
 # --------------------------------------------------------------------------------------------------
+
 
 def sincos_1d(dim: int, positions: np.ndarray) -> np.ndarray:
     """(M,) positions -> (M, dim) table: first half sin, second half cos."""
@@ -39,15 +40,14 @@ def sincos_time(dim: int, num_frames: int) -> np.ndarray:
 # Conditioning embedders
 # --------------------------------------------------------------------------------------------------
 
+
 class TimestepEmbedder(nn.Module):
     """Diffusion step t (B,) -> (B, D): sinusoid of width 256, then Linear-SiLU-Linear."""
 
     def __init__(self, hidden_size: int, frequency_size: int = 256):
         super().__init__()
         self.frequency_size = frequency_size
-        self.mlp = nn.Sequential(
-            nn.Linear(frequency_size, hidden_size), nn.SiLU(), nn.Linear(hidden_size, hidden_size)
-        )
+        self.mlp = nn.Sequential(nn.Linear(frequency_size, hidden_size), nn.SiLU(), nn.Linear(hidden_size, hidden_size))
 
     @staticmethod
     def sinusoid(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Writing files so that a crash never leaves a half-written one that looks complete."""
+
 from __future__ import annotations
 
 import os

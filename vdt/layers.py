@@ -1,4 +1,5 @@
 """The small transformer layers VDT is built from (timm-compatible parameter names, no timm dependency)."""
+
 from __future__ import annotations
 
 import torch

@@ -14,6 +14,7 @@ Tasks (names used throughout configs and the CLI):
   spatial_temporal a rectangular region (about ``block_area`` of each frame) is generated in the middle frames,
                    a few frames at each end are given whole (video in/out-painting, completion)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,14 +64,17 @@ class MaskGenerator:
         if self.n_given_range is not None:
             lo, hi = self.n_given_range
             if not 0 < lo <= hi < self.num_frames:
-                raise ValueError(f"n_given_range must satisfy 1 <= lo <= hi <= num_frames - 1, got {self.n_given_range} "
-                                 f"for {self.num_frames} frames")
+                raise ValueError(
+                    f"n_given_range must satisfy 1 <= lo <= hi <= num_frames - 1, got {self.n_given_range} "
+                    f"for {self.num_frames} frames"
+                )
         if self.interp_stride < 2:
             raise ValueError(f"interp_stride must be >= 2, got {self.interp_stride}")
         self._probs = torch.tensor([float(self.weights.get(name, 0.0)) for name in TASKS])
 
-    def __call__(self, batch: int, generator: torch.Generator | None = None,
-                 device: torch.device | str | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, batch: int, generator: torch.Generator | None = None, device: torch.device | str | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         tasks = torch.multinomial(self._probs, batch, replacement=True, generator=generator)
         masks = torch.stack([self.task_mask(TASKS[int(i)], generator) for i in tasks])
         return masks.to(device), tasks.to(device)
@@ -84,7 +88,7 @@ class MaskGenerator:
             if task == "predict":
                 mask[:n] = 0
             else:
-                mask[t - n:] = 0
+                mask[t - n :] = 0
         elif task == "interpolation":
             mask[:: self.interp_stride] = 0
         elif task == "unconditional":
@@ -113,13 +117,23 @@ class MaskGenerator:
         max_end = max(0, (t - 1) // 2)
         start = _randint(min(self.block_end_frames[0], max_end), min(self.block_end_frames[1], max_end), generator)
         end = _randint(min(self.block_end_frames[0], max_end), min(self.block_end_frames[1], max_end), generator)
-        mask[start: t - end, top: top + bh, left: left + bw] = 1
+        mask[start : t - end, top : top + bh, left : left + bw] = 1
         return mask
 
 
-def task_mask(task: str, num_frames: int, height: int, width: int, batch: int = 1, *, n_given: int = 8,
-              interp_stride: int = 4, frame: int = 0, generator: torch.Generator | None = None,
-              device: torch.device | str | None = None) -> torch.Tensor:
+def task_mask(
+    task: str,
+    num_frames: int,
+    height: int,
+    width: int,
+    batch: int = 1,
+    *,
+    n_given: int = 8,
+    interp_stride: int = 4,
+    frame: int = 0,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
     """The mask of one named task for sampling, (batch, T, H, W). ``single_frame`` gives ``frame`` (default 0:
     animate an image); random tasks draw from ``generator``."""
     if task not in TASKS:
@@ -134,7 +148,9 @@ def check_mask(mask: torch.Tensor, shape: tuple[int, int, int, int]) -> torch.Te
     if mask.dim() == 3:
         mask = mask.unsqueeze(0).expand(shape[0], -1, -1, -1)
     if tuple(mask.shape) != tuple(shape):
-        raise ValueError(f"mask shape {tuple(mask.shape)} does not match the latent video's (B, T, H, W) = {tuple(shape)}")
+        raise ValueError(
+            f"mask shape {tuple(mask.shape)} does not match the latent video's (B, T, H, W) = {tuple(shape)}"
+        )
     if not torch.all((mask == 0) | (mask == 1)):
         raise ValueError("mask values must be 0 (given) or 1 (generate)")
     return mask.float()

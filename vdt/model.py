@@ -5,6 +5,7 @@ D hidden size. Each block: a temporal attention residual (over the T frames of e
 pre-LayerNorm, no modulation), then DiT's adaLN-Zero spatial attention and MLP (over the N tokens of each frame),
 modulated by c = timestep embedding + class embedding.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -59,6 +60,7 @@ class VDTConfig:
 # Blocks
 # --------------------------------------------------------------------------------------------------
 
+
 class VDTBlock(nn.Module):
     """Temporal attention residual, then adaLN-Zero spatial attention and MLP. Works on x (B, T, N, D)."""
 
@@ -107,17 +109,42 @@ class FinalLayer(nn.Module):
 # The model
 # --------------------------------------------------------------------------------------------------
 
+
 class VDT(nn.Module):
     """forward(x (B, T, C, H, W), t (B,), y (B,) | None) -> (B, T, C_out, H, W); C_out = 2C with learn_sigma
     (the first C channels are the predicted noise, the rest the variance interpolation)."""
 
-    def __init__(self, input_size: int = 32, patch_size: int = 2, in_channels: int = 4, hidden_size: int = 1152,
-                 depth: int = 28, num_heads: int = 16, mlp_ratio: float = 4.0, class_dropout_prob: float = 0.1,
-                 num_classes: int = 1000, learn_sigma: bool = True, mode: str = "video", num_frames: int = 16,
-                 grad_checkpointing: bool = False):
+    def __init__(
+        self,
+        input_size: int = 32,
+        patch_size: int = 2,
+        in_channels: int = 4,
+        hidden_size: int = 1152,
+        depth: int = 28,
+        num_heads: int = 16,
+        mlp_ratio: float = 4.0,
+        class_dropout_prob: float = 0.1,
+        num_classes: int = 1000,
+        learn_sigma: bool = True,
+        mode: str = "video",
+        num_frames: int = 16,
+        grad_checkpointing: bool = False,
+    ):
         super().__init__()
-        cfg = VDTConfig(input_size, patch_size, in_channels, hidden_size, depth, num_heads, mlp_ratio,
-                        class_dropout_prob, num_classes, learn_sigma, mode, num_frames)
+        cfg = VDTConfig(
+            input_size,
+            patch_size,
+            in_channels,
+            hidden_size,
+            depth,
+            num_heads,
+            mlp_ratio,
+            class_dropout_prob,
+            num_classes,
+            learn_sigma,
+            mode,
+            num_frames,
+        )
         cfg.validate()
         self.config = cfg
         self.grad_checkpointing = grad_checkpointing
@@ -127,7 +154,7 @@ class VDT(nn.Module):
         self.x_embedder = PatchEmbed(patch_size, in_channels, hidden_size)
         self.t_embedder = TimestepEmbedder(hidden_size)
         self.y_embedder = LabelEmbedder(num_classes, hidden_size, class_dropout_prob)
-        n_tokens = cfg.grid_size ** 2
+        n_tokens = cfg.grid_size**2
         # Fixed tables live in the state dict (official layout) but are never trained.
         self.pos_embed = nn.Parameter(torch.zeros(1, n_tokens, hidden_size), requires_grad=False)
         if mode == "video":
@@ -175,8 +202,9 @@ class VDT(nn.Module):
         if num_frames is not None and num_frames != self.num_frames:
             self.num_frames = num_frames
             self.config = VDTConfig(**{**asdict(self.config), "num_frames": num_frames})
-            self.time_embed = nn.Parameter(torch.zeros(1, num_frames, self.config.hidden_size,
-                                                       device=self.pos_embed.device), requires_grad=False)
+            self.time_embed = nn.Parameter(
+                torch.zeros(1, num_frames, self.config.hidden_size, device=self.pos_embed.device), requires_grad=False
+            )
         table = sincos_time(self.config.hidden_size, self.num_frames)
         self.time_embed.data.copy_(torch.from_numpy(table).to(self.time_embed))
 
@@ -188,12 +216,16 @@ class VDT(nn.Module):
         if c != self.in_channels:
             raise ValueError(f"expected {self.in_channels} input channels, got {c} (input shape {tuple(x.shape)})")
         if self.video and t != self.num_frames:
-            raise ValueError(f"this VDT was built for {self.num_frames} frames, got {t}; "
-                             "use reset_time_embed(num_frames) to change it")
+            raise ValueError(
+                f"this VDT was built for {self.num_frames} frames, got {t}; "
+                "use reset_time_embed(num_frames) to change it"
+            )
         tokens = self.x_embedder(x.reshape(b * t, c, h, w))
         if tokens.shape[1] != self.pos_embed.shape[1]:
-            raise ValueError(f"input {h}x{w} gives {tokens.shape[1]} tokens, model expects {self.pos_embed.shape[1]} "
-                             f"(input_size {self.config.input_size})")
+            raise ValueError(
+                f"input {h}x{w} gives {tokens.shape[1]} tokens, model expects {self.pos_embed.shape[1]} "
+                f"(input_size {self.config.input_size})"
+            )
         tokens = (tokens + self.pos_embed).view(b, t, -1, tokens.shape[-1])
         if self.video:
             tokens = tokens + self.time_embed.unsqueeze(2)  # (1, T, 1, D): one time code per frame for every token
@@ -232,8 +264,9 @@ class VDT(nn.Module):
         return out.view(b, f, self.out_channels, h, w)
 
     @torch.no_grad()
-    def token_features(self, x: torch.Tensor, t: torch.Tensor, blocks: list[int],
-                       y: torch.Tensor | None = None) -> dict[int, torch.Tensor]:
+    def token_features(
+        self, x: torch.Tensor, t: torch.Tensor, blocks: list[int], y: torch.Tensor | None = None
+    ) -> dict[int, torch.Tensor]:
         """Hidden tokens after the given blocks (negative indices count from the end): {index: (B, T, N, D)}."""
         wanted = {i % len(self.blocks) for i in blocks}
         tokens = self.embed(x)

@@ -10,6 +10,7 @@ process at ``start_step``, from where only the steps at or below it run: a guess
 the last given frame repeated) that the model refines instead of drawing from scratch. It trades diversity for
 error: it is a prior, and at small ``start_step`` the result approaches the prior itself (copy-last's error).
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,11 +29,23 @@ def _condition(x: torch.Tensor, given: torch.Tensor | None, mask: torch.Tensor |
 
 
 @torch.no_grad()
-def sample(model: ModelFn, diffusion: GaussianDiffusion, shape: tuple[int, ...], *, given: torch.Tensor | None = None,
-           mask: torch.Tensor | None = None, method: str = "ddim", eta: float = 0.0, clip_range: tuple | None = None,
-           noise: torch.Tensor | None = None, prior: torch.Tensor | None = None, start_step: int | None = None,
-           generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-           progress: bool = False) -> torch.Tensor:
+def sample(
+    model: ModelFn,
+    diffusion: GaussianDiffusion,
+    shape: tuple[int, ...],
+    *,
+    given: torch.Tensor | None = None,
+    mask: torch.Tensor | None = None,
+    method: str = "ddim",
+    eta: float = 0.0,
+    clip_range: tuple | None = None,
+    noise: torch.Tensor | None = None,
+    prior: torch.Tensor | None = None,
+    start_step: int | None = None,
+    generator: torch.Generator | None = None,
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+) -> torch.Tensor:
     """Draw x0 of ``shape`` (B, T, C, H, W).
 
     given:  (B, T, C, H, W) clean values at the positions where ``mask`` (B, T, H, W) is 0 (ignored elsewhere).
@@ -97,13 +110,17 @@ def _dpmpp2m_step(diffusion: GaussianDiffusion, out, x, t, i, clip_range, histor
     pred, _ = diffusion.split_output(out, x.shape[2])
     x0, _ = diffusion.predictions(pred, x, t, clip_range)
     a_bar = float(diffusion.alphas_cumprod[i])
-    lam = 0.5 * (torch.log(torch.tensor(a_bar, dtype=torch.float64)) - torch.log1p(torch.tensor(-a_bar, dtype=torch.float64)))
+    lam = 0.5 * (
+        torch.log(torch.tensor(a_bar, dtype=torch.float64)) - torch.log1p(torch.tensor(-a_bar, dtype=torch.float64))
+    )
     if i == 0:  # the last step lands on sigma = 0: the data prediction itself
         history.clear()
         return x0
     a_next = float(diffusion.alphas_cumprod[i - 1])
-    alpha_n, sigma_n, sigma = a_next ** 0.5, (1 - a_next) ** 0.5, (1 - a_bar) ** 0.5
-    lam_next = 0.5 * (torch.log(torch.tensor(a_next, dtype=torch.float64)) - torch.log1p(torch.tensor(-a_next, dtype=torch.float64)))
+    alpha_n, sigma_n, sigma = a_next**0.5, (1 - a_next) ** 0.5, (1 - a_bar) ** 0.5
+    lam_next = 0.5 * (
+        torch.log(torch.tensor(a_next, dtype=torch.float64)) - torch.log1p(torch.tensor(-a_next, dtype=torch.float64))
+    )
     h = float(lam_next - lam)
     d = x0
     if history:

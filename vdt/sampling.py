@@ -1,5 +1,6 @@
 """One call per generation task on a trained VDT: complete a latent video under a mask (prediction, interpolation,
 completion...), and roll out beyond the model's window autoregressively. Batched, on the model's device."""
+
 from __future__ import annotations
 
 import contextlib
@@ -44,11 +45,23 @@ def nearest_given_prior(video: torch.Tensor, mask: torch.Tensor) -> torch.Tensor
 
 
 @torch.no_grad()
-def complete(model: VDT, diffusion: GaussianDiffusion, video: torch.Tensor, mask: torch.Tensor | str, *,
-             method: str = "ddim", eta: float = 0.0, n_given: int | None = None, batch_size: int | None = None,
-             clip_range: tuple | None = None, start_from: str = "noise", start_step: int | None = None,
-             generator: torch.Generator | None = None, amp_dtype: torch.dtype | None = None,
-             progress: bool = False) -> torch.Tensor:
+def complete(
+    model: VDT,
+    diffusion: GaussianDiffusion,
+    video: torch.Tensor,
+    mask: torch.Tensor | str,
+    *,
+    method: str = "ddim",
+    eta: float = 0.0,
+    n_given: int | None = None,
+    batch_size: int | None = None,
+    clip_range: tuple | None = None,
+    start_from: str = "noise",
+    start_step: int | None = None,
+    generator: torch.Generator | None = None,
+    amp_dtype: torch.dtype | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
     """Fill in the positions where ``mask`` is 1 of a latent ``video`` (B, T, C, H, W).
 
     ``mask`` is (B, T, H, W) / (T, H, W) of 0 (given) and 1 (generate), or a task name from ``vdt.masks.TASKS``
@@ -73,22 +86,47 @@ def complete(model: VDT, diffusion: GaussianDiffusion, video: torch.Tensor, mask
     outputs = []
     fn = model_fn(model, amp_dtype=amp_dtype)
     for start in tqdm(range(0, b, step), desc="sampling", disable=not progress, leave=False):
-        chunk = video[start: start + step].to(device).float()
-        m = mask[start: start + step].to(device)
+        chunk = video[start : start + step].to(device).float()
+        m = mask[start : start + step].to(device)
         prior = nearest_given_prior(chunk, m) if start_from == "nearest_given" else None
-        outputs.append(sample(fn, diffusion, tuple(chunk.shape), given=chunk, mask=m, method=method, eta=eta,
-                              clip_range=clip_range, prior=prior, start_step=start_step, generator=generator,
-                              device=device).to(video.device))
+        outputs.append(
+            sample(
+                fn,
+                diffusion,
+                tuple(chunk.shape),
+                given=chunk,
+                mask=m,
+                method=method,
+                eta=eta,
+                clip_range=clip_range,
+                prior=prior,
+                start_step=start_step,
+                generator=generator,
+                device=device,
+            ).to(video.device)
+        )
     model.train(was_training)
     return torch.cat(outputs)
 
 
 @torch.no_grad()
-def rollout(model: VDT, diffusion: GaussianDiffusion, observed: torch.Tensor, horizon: int, *, n_given: int,
-            method: str = "ddim", eta: float = 0.0, batch_size: int | None = None, clip_range: tuple | None = None,
-            start_from: str = "noise", start_step: int | None = None,
-            generator: torch.Generator | None = None, amp_dtype: torch.dtype | None = None,
-            progress: bool = False) -> torch.Tensor:
+def rollout(
+    model: VDT,
+    diffusion: GaussianDiffusion,
+    observed: torch.Tensor,
+    horizon: int,
+    *,
+    n_given: int,
+    method: str = "ddim",
+    eta: float = 0.0,
+    batch_size: int | None = None,
+    clip_range: tuple | None = None,
+    start_from: str = "noise",
+    start_step: int | None = None,
+    generator: torch.Generator | None = None,
+    amp_dtype: torch.dtype | None = None,
+    progress: bool = False,
+) -> torch.Tensor:
     """Predict ``horizon`` frames after ``observed`` (B, T_obs, C, H, W) with a model whose window is
     ``model.num_frames``: each window gives the last ``n_given`` known frames and generates the rest; the newly
     generated frames then become the given ones of the next window. Sampler options are ``complete``'s.
@@ -106,11 +144,23 @@ def rollout(model: VDT, diffusion: GaussianDiffusion, observed: torch.Tensor, ho
     bar = tqdm(total=horizon, desc="rollout frames", disable=not progress, leave=False)
     while remaining > 0:
         video = torch.cat([context, torch.zeros(b, n_new, c, h, w, dtype=context.dtype, device=context.device)], dim=1)
-        filled = complete(model, diffusion, video, "predict", n_given=n_given, method=method, eta=eta,
-                          batch_size=batch_size, clip_range=clip_range, start_from=start_from, start_step=start_step,
-                          generator=generator, amp_dtype=amp_dtype)
+        filled = complete(
+            model,
+            diffusion,
+            video,
+            "predict",
+            n_given=n_given,
+            method=method,
+            eta=eta,
+            batch_size=batch_size,
+            clip_range=clip_range,
+            start_from=start_from,
+            start_step=start_step,
+            generator=generator,
+            amp_dtype=amp_dtype,
+        )
         take = min(n_new, remaining)
-        produced.append(filled[:, n_given: n_given + take])
+        produced.append(filled[:, n_given : n_given + take])
         remaining -= take
         bar.update(take)
         context = filled[:, -n_given:]

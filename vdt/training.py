@@ -1,5 +1,6 @@
 """The pieces of a VDT training step that every loop shares: the masked diffusion loss over a mixture of tasks,
 and the EMA of the weights. Loops themselves (data, logging, checkpoints, devices) live with their callers."""
+
 from __future__ import annotations
 
 import contextlib
@@ -29,14 +30,20 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 @dataclass
 class StepResult:
-    loss: torch.Tensor            # scalar, differentiable
-    per_sample: torch.Tensor      # (B,) detached total loss
-    tasks: torch.Tensor           # (B,) indices into vdt.masks.TASKS
+    loss: torch.Tensor  # scalar, differentiable
+    per_sample: torch.Tensor  # (B,) detached total loss
+    tasks: torch.Tensor  # (B,) indices into vdt.masks.TASKS
 
 
-def masked_loss(model: VDT, diffusion: GaussianDiffusion, x0: torch.Tensor, masks: MaskGenerator,
-                generator: torch.Generator | None = None, y: torch.Tensor | None = None,
-                amp_dtype: torch.dtype | None = None) -> StepResult:
+def masked_loss(
+    model: VDT,
+    diffusion: GaussianDiffusion,
+    x0: torch.Tensor,
+    masks: MaskGenerator,
+    generator: torch.Generator | None = None,
+    y: torch.Tensor | None = None,
+    amp_dtype: torch.dtype | None = None,
+) -> StepResult:
     """One batch of the unified objective: draw a task and mask per sample and a diffusion step per sample,
     then the masked MSE + VLB. x0: (B, T, C, H, W) clean latents."""
     b = x0.shape[0]

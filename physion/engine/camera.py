@@ -3,6 +3,7 @@
 Rendering uses pybullet's CPU TinyRenderer with a directional light and no shadows: TinyRenderer's shadow map
 draws stripes and blotches on large floors and costs 2.4x the render time.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -68,9 +69,14 @@ class Camera:
     def nominal(cls, rig: CameraRig) -> "Camera":
         """The rig's camera without jitter (light from the camera's direction)."""
         azimuth = np.radians(rig.azimuth)
-        return cls(target=tuple(float(v) for v in rig.target), distance=float(rig.distance),
-                   azimuth=float(rig.azimuth), elevation=float(rig.elevation), fov=float(rig.fov),
-                   light_direction=(float(np.sin(azimuth)), float(-np.cos(azimuth)), 1.5))
+        return cls(
+            target=tuple(float(v) for v in rig.target),
+            distance=float(rig.distance),
+            azimuth=float(rig.azimuth),
+            elevation=float(rig.elevation),
+            fov=float(rig.fov),
+            light_direction=(float(np.sin(azimuth)), float(-np.cos(azimuth)), 1.5),
+        )
 
     def project(self, points: np.ndarray) -> np.ndarray:
         """Normalised image coordinates (N, 2) of world points (N, 3): x right, y up, both in [-1, 1] when in view
@@ -84,9 +90,13 @@ class Camera:
     @property
     def eye(self) -> np.ndarray:
         azimuth, elevation = np.radians(self.azimuth), np.radians(self.elevation)
-        offset = self.distance * np.array([
-            np.sin(azimuth) * np.cos(elevation), -np.cos(azimuth) * np.cos(elevation), np.sin(elevation),
-        ])
+        offset = self.distance * np.array(
+            [
+                np.sin(azimuth) * np.cos(elevation),
+                -np.cos(azimuth) * np.cos(elevation),
+                np.sin(elevation),
+            ]
+        )
         return np.asarray(self.target) + offset
 
     def params(self) -> dict:
@@ -105,8 +115,15 @@ def render(world: World, camera: Camera, resolution: int) -> tuple[np.ndarray, n
     """Render a square image: RGB (H, W, 3) uint8 and the segmentation buffer (H, W) int32 of body ids (-1: none)."""
     view, projection = camera.matrices()
     _, _, rgba, _, segmentation = p.getCameraImage(
-        resolution, resolution, view, projection, renderer=p.ER_TINY_RENDERER, shadow=0,
-        lightDirection=list(camera.light_direction), physicsClientId=world.client, **LIGHT,
+        resolution,
+        resolution,
+        view,
+        projection,
+        renderer=p.ER_TINY_RENDERER,
+        shadow=0,
+        lightDirection=list(camera.light_direction),
+        physicsClientId=world.client,
+        **LIGHT,
     )
     rgb = np.asarray(rgba, dtype=np.uint8).reshape(resolution, resolution, 4)[..., :3]
     return np.ascontiguousarray(rgb), np.asarray(segmentation, dtype=np.int32).reshape(resolution, resolution)

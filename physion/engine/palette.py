@@ -3,6 +3,7 @@
 Colours are RGB in [0, 1]. Distractor and floor colours avoid red, orange and yellow hues so that "the red object"
 and "the yellow object" are never ambiguous, in the image or for a readout that looks for them.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,6 +41,7 @@ def distinct_distractor_colors(rng: np.random.Generator, count: int) -> list[tup
     """``count`` distractor colours, all different while the palette lasts (then cycling in a random order)."""
     order = rng.permutation(len(DISTRACTOR_COLORS))
     return [DISTRACTOR_COLORS[int(order[k % len(order)])] for k in range(count)]
+
 
 # Pale walls, like the rooms Physion's scenes stand in.
 WALL_COLORS = (

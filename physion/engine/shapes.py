@@ -3,6 +3,7 @@
 Lengths are metres, angles radians; ``euler`` is (roll, pitch, yaw) about the world x, y, z axes as pybullet's
 ``getQuaternionFromEuler`` reads it.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -54,9 +55,14 @@ def ring_parts(radius: float, tube: float, segments: int = 6) -> list[Part]:
     for k in range(segments):
         angle = 2.0 * np.pi * (k + 0.5) / segments
         # Roll a quarter turn lays the capsule's z axis along -y; the yaw then turns it tangent to the circle.
-        parts.append(Part("capsule", (tube, float(chord)),
-                          offset=(float(apothem * np.cos(angle)), float(apothem * np.sin(angle)), 0.0),
-                          euler=(float(np.pi / 2), 0.0, float(angle))))
+        parts.append(
+            Part(
+                "capsule",
+                (tube, float(chord)),
+                offset=(float(apothem * np.cos(angle)), float(apothem * np.sin(angle)), 0.0),
+                euler=(float(np.pi / 2), 0.0, float(angle)),
+            )
+        )
     return parts
 
 
@@ -107,9 +113,16 @@ def wedge_mesh(length: float, width: float, height: float) -> Mesh:
     The bottom face lies on z = 0 and is centred on the origin; the slope faces +x.
     """
     lx, wy = 0.5 * length, 0.5 * width
-    corners = np.array([
-        (-lx, -wy, 0.0), (lx, -wy, 0.0), (-lx, wy, 0.0), (lx, wy, 0.0), (-lx, -wy, height), (-lx, wy, height),
-    ])
+    corners = np.array(
+        [
+            (-lx, -wy, 0.0),
+            (lx, -wy, 0.0),
+            (-lx, wy, 0.0),
+            (lx, wy, 0.0),
+            (-lx, -wy, height),
+            (-lx, wy, height),
+        ]
+    )
     # Counter-clockwise seen from outside, so the computed normals point outwards.
     triangles = [(0, 2, 3), (0, 3, 1), (0, 1, 4), (2, 5, 3), (0, 4, 5), (0, 5, 2), (1, 3, 5), (1, 5, 4)]
     vertices, normals = [], []

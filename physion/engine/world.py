@@ -3,6 +3,7 @@
 Every ``World`` has its own client id, so several can live in one process and nothing (bodies, settings, gravity)
 leaks from one trial to the next. Use it as a context manager so the client is always disconnected.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,7 +53,8 @@ def _shape_arrays(parts: Sequence[Part], kind: str) -> dict:
         sizes["lengths"].append(kw.get("length", 0.0))
     frame = "collisionFrame" if kind == "collision" else "visualFrame"
     return {
-        "shapeTypes": [_SHAPES[part.shape] for part in parts], **sizes,
+        "shapeTypes": [_SHAPES[part.shape] for part in parts],
+        **sizes,
         f"{frame}Positions": [[float(x) for x in part.offset] for part in parts],
         f"{frame}Orientations": [_quat(part.euler) for part in parts],
     }
@@ -67,8 +69,15 @@ class World:
                 read them to know how long a trial lasts.
     """
 
-    def __init__(self, time_step: float, *, deformable: bool = False, solver_iterations: int = 50, fps: int = 30,
-                 num_frames: int = 150):
+    def __init__(
+        self,
+        time_step: float,
+        *,
+        deformable: bool = False,
+        solver_iterations: int = 50,
+        fps: int = 30,
+        num_frames: int = 150,
+    ):
         self.client = p.connect(p.DIRECT)
         self.time_step = float(time_step)
         self.deformable = deformable
@@ -83,7 +92,9 @@ class World:
         p.resetSimulation(p.RESET_USE_DEFORMABLE_WORLD if deformable else 0, physicsClientId=self.client)
         p.setGravity(0.0, 0.0, -GRAVITY, physicsClientId=self.client)
         p.setPhysicsEngineParameter(
-            fixedTimeStep=self.time_step, numSolverIterations=solver_iterations, deterministicOverlappingPairs=1,
+            fixedTimeStep=self.time_step,
+            numSolverIterations=solver_iterations,
+            deterministicOverlappingPairs=1,
             physicsClientId=self.client,
         )
 
@@ -109,8 +120,13 @@ class World:
 
     def sibling(self) -> "World":
         """A new world with the same settings and the same room, and nothing else (for rehearsing a scene)."""
-        other = World(self.time_step, deformable=self.deformable, solver_iterations=self.solver_iterations,
-                      fps=self.fps, num_frames=self.num_frames)
+        other = World(
+            self.time_step,
+            deformable=self.deformable,
+            solver_iterations=self.solver_iterations,
+            fps=self.fps,
+            num_frames=self.num_frames,
+        )
         if self._room is not None:
             other.room(*self._room)
         return other
@@ -118,37 +134,66 @@ class World:
     # ------------------------------------------------------------------------------------------ body builders
     def _finish(self, body: int, material: Material, color: Sequence[float]) -> int:
         p.changeDynamics(
-            body, -1, lateralFriction=material.friction, restitution=material.restitution,
-            rollingFriction=material.rolling_friction, spinningFriction=material.spinning_friction,
-            linearDamping=0.0, angularDamping=0.0, physicsClientId=self.client,
+            body,
+            -1,
+            lateralFriction=material.friction,
+            restitution=material.restitution,
+            rollingFriction=material.rolling_friction,
+            spinningFriction=material.spinning_friction,
+            linearDamping=0.0,
+            angularDamping=0.0,
+            physicsClientId=self.client,
         )
         p.changeVisualShape(body, -1, rgbaColor=_rgba(color), physicsClientId=self.client)
         return body
 
     def _multibody(self, collision: int, visual: int, position: Vec3, euler: Vec3, mass: float) -> int:
         return p.createMultiBody(
-            baseMass=float(mass), baseCollisionShapeIndex=collision, baseVisualShapeIndex=visual,
-            basePosition=[float(x) for x in position], baseOrientation=_quat(euler), physicsClientId=self.client,
+            baseMass=float(mass),
+            baseCollisionShapeIndex=collision,
+            baseVisualShapeIndex=visual,
+            basePosition=[float(x) for x in position],
+            baseOrientation=_quat(euler),
+            physicsClientId=self.client,
         )
 
-    def room(self, half_extent: float, height: float, floor_color: Sequence[float], wall_color: Sequence[float],
-             material: Material) -> tuple[int, int]:
+    def room(
+        self,
+        half_extent: float,
+        height: float,
+        floor_color: Sequence[float],
+        wall_color: Sequence[float],
+        material: Material,
+    ) -> tuple[int, int]:
         """A static square room ``2 * half_extent`` wide: a floor with its top face at z = 0, and four walls (one
         body) ``height`` metres tall. Returns (floor, walls)."""
         if self.body_ids():
             raise ValueError("build the room first, in an empty world")
         self._room = (half_extent, height, tuple(floor_color), tuple(wall_color), material)
-        floor = self.box((half_extent, half_extent, 0.05), (0.0, 0.0, -0.05), mass=0.0, color=floor_color,
-                         material=material)
+        floor = self.box(
+            (half_extent, half_extent, 0.05), (0.0, 0.0, -0.05), mass=0.0, color=floor_color, material=material
+        )
         half_height = 0.5 * height
-        walls = [Part("box", (0.05, half_extent, half_height), offset=(sign * half_extent, 0.0, half_height))
-                 for sign in (-1.0, 1.0)]
-        walls += [Part("box", (half_extent, 0.05, half_height), offset=(0.0, sign * half_extent, half_height))
-                  for sign in (-1.0, 1.0)]
+        walls = [
+            Part("box", (0.05, half_extent, half_height), offset=(sign * half_extent, 0.0, half_height))
+            for sign in (-1.0, 1.0)
+        ]
+        walls += [
+            Part("box", (half_extent, 0.05, half_height), offset=(0.0, sign * half_extent, half_height))
+            for sign in (-1.0, 1.0)
+        ]
         return floor, self.compound(walls, (0.0, 0.0, 0.0), mass=0.0, color=wall_color, material=material)
 
-    def primitive(self, part: Part, position: Vec3, *, mass: float, color: Sequence[float],
-                  euler: Vec3 = (0.0, 0.0, 0.0), material: Material = Material()) -> int:
+    def primitive(
+        self,
+        part: Part,
+        position: Vec3,
+        *,
+        mass: float,
+        color: Sequence[float],
+        euler: Vec3 = (0.0, 0.0, 0.0),
+        material: Material = Material(),
+    ) -> int:
         """A single box, sphere, cylinder or capsule (``part.offset``/``part.euler`` ignored); ``mass`` 0 makes it
         static."""
         client = self.client
@@ -167,33 +212,66 @@ class World:
         """An upright cylinder (axis along z before ``euler``)."""
         return self.primitive(Part("cylinder", (radius, height)), position, **kwargs)
 
-    def compound(self, parts: Sequence[Part], position: Vec3, *, mass: float, color: Sequence[float],
-                 euler: Vec3 = (0.0, 0.0, 0.0), material: Material = Material(),
-                 visual_parts: Sequence[Part] | None = None) -> int:
+    def compound(
+        self,
+        parts: Sequence[Part],
+        position: Vec3,
+        *,
+        mass: float,
+        color: Sequence[float],
+        euler: Vec3 = (0.0, 0.0, 0.0),
+        material: Material = Material(),
+        visual_parts: Sequence[Part] | None = None,
+    ) -> int:
         """One rigid body made of several primitives (its centre of mass is the body origin). ``visual_parts``
         (default: ``parts``) are what the camera sees."""
         client = self.client
         collision = p.createCollisionShapeArray(
-            **_shape_arrays(parts, "collision"), physicsClientId=client,
+            **_shape_arrays(parts, "collision"),
+            physicsClientId=client,
         )
         visual = p.createVisualShapeArray(
-            **_shape_arrays(parts if visual_parts is None else visual_parts, "visual"), physicsClientId=client,
+            **_shape_arrays(parts if visual_parts is None else visual_parts, "visual"),
+            physicsClientId=client,
         )
         return self._finish(self._multibody(collision, visual, position, euler, mass), material, color)
 
-    def mesh(self, mesh: Mesh, position: Vec3, *, mass: float, color: Sequence[float],
-             euler: Vec3 = (0.0, 0.0, 0.0), material: Material = Material()) -> int:
+    def mesh(
+        self,
+        mesh: Mesh,
+        position: Vec3,
+        *,
+        mass: float,
+        color: Sequence[float],
+        euler: Vec3 = (0.0, 0.0, 0.0),
+        material: Material = Material(),
+    ) -> int:
         """A body shaped by ``mesh`` (collision: the convex hull of ``mesh.hull``)."""
         client = self.client
         collision = p.createCollisionShape(p.GEOM_MESH, vertices=mesh.hull.tolist(), physicsClientId=client)
         visual = p.createVisualShape(
-            p.GEOM_MESH, vertices=mesh.vertices.tolist(), indices=mesh.indices.tolist(),
-            normals=mesh.normals.tolist(), physicsClientId=client,
+            p.GEOM_MESH,
+            vertices=mesh.vertices.tolist(),
+            indices=mesh.indices.tolist(),
+            normals=mesh.normals.tolist(),
+            physicsClientId=client,
         )
         return self._finish(self._multibody(collision, visual, position, euler, mass), material, color)
 
-    def cloth(self, size: float, nodes: int, position: Vec3, *, mass: float, color: Sequence[float], yaw: float = 0.0,
-              stiffness: float = 40.0, damping: float = 0.1, friction: float = 0.5, margin: float = 0.006) -> int:
+    def cloth(
+        self,
+        size: float,
+        nodes: int,
+        position: Vec3,
+        *,
+        mass: float,
+        color: Sequence[float],
+        yaw: float = 0.0,
+        stiffness: float = 40.0,
+        damping: float = 0.1,
+        friction: float = 0.5,
+        margin: float = 0.006,
+    ) -> int:
         """A square mass-spring cloth (soft body), flat and horizontal, centred at ``position`` and turned ``yaw``
         radians about z; needs a deformable world. Its simulated nodes keep ``cloth_obj``'s order (a row-major
         ``nodes x nodes`` grid, see ``soft_nodes``). ``stiffness``/``damping`` are the spring constants; bending springs
@@ -207,15 +285,26 @@ class World:
         with open(path, "w", encoding="ascii") as handle:
             handle.write(cloth_obj(size, nodes))
         body = p.loadSoftBody(
-            path, basePosition=[float(x) for x in position], baseOrientation=_quat((0.0, 0.0, yaw)), scale=1.0,
+            path,
+            basePosition=[float(x) for x in position],
+            baseOrientation=_quat((0.0, 0.0, yaw)),
+            scale=1.0,
             mass=float(mass),
-            useNeoHookean=0, useMassSpring=1, useBendingSprings=1, springElasticStiffness=float(stiffness),
-            springDampingStiffness=float(damping), springDampingAllDirections=1, useSelfCollision=0,
-            frictionCoeff=float(friction), useFaceContact=1, collisionMargin=float(margin),
+            useNeoHookean=0,
+            useMassSpring=1,
+            useBendingSprings=1,
+            springElasticStiffness=float(stiffness),
+            springDampingStiffness=float(damping),
+            springDampingAllDirections=1,
+            useSelfCollision=0,
+            frictionCoeff=float(friction),
+            useFaceContact=1,
+            collisionMargin=float(margin),
             physicsClientId=self.client,
         )
-        p.changeVisualShape(body, -1, rgbaColor=_rgba(color), flags=p.VISUAL_SHAPE_DOUBLE_SIDED,
-                            physicsClientId=self.client)
+        p.changeVisualShape(
+            body, -1, rgbaColor=_rgba(color), flags=p.VISUAL_SHAPE_DOUBLE_SIDED, physicsClientId=self.client
+        )
         self.soft_bodies.add(body)
         return body
 
@@ -268,7 +357,7 @@ class World:
         deepest = (0.0, -1, -1)
         static = {b for b in bodies if b not in self.soft_bodies and self.mass(b) == 0.0}
         for i, a in enumerate(bodies):
-            for b in bodies[i + 1:]:
+            for b in bodies[i + 1 :]:
                 if a in static and b in static:
                     continue
                 for point in p.getContactPoints(bodyA=a, bodyB=b, physicsClientId=self.client):

@@ -1,5 +1,6 @@
 """``ROOT/manifest.json``: the settings a store was generated with, every trial's seed and tries, and per
 scenario/split the label balance and first-contact distribution."""
+
 from __future__ import annotations
 
 import datetime
@@ -21,8 +22,9 @@ SETTING_DEFAULTS = {"frame_stride": 1}
 FIRST_CONTACT_BIN = 15  # frames (0.5 s at 30 fps) per histogram bin
 
 
-def settings_dict(resolution: int, num_frames: int, fps: int, seed: int, max_tries: int,
-                  frame_stride: int = 1) -> dict[str, Any]:
+def settings_dict(
+    resolution: int, num_frames: int, fps: int, seed: int, max_tries: int, frame_stride: int = 1
+) -> dict[str, Any]:
     """``num_frames`` counts video frames; the trial files store every ``frame_stride``-th, at ``resolution`` px."""
     return {
         "generator_version": GENERATOR_VERSION,

@@ -5,6 +5,7 @@ copied (or moved) atomically; a trial already present in the target must be byte
 metadata.json files and manifest are rebuilt; its manifest lists the merged shard indices and is "partial" until
 all N are in, so merging can also be done incrementally as array jobs finish.
 """
+
 from __future__ import annotations
 
 import filecmp
@@ -117,15 +118,25 @@ def merge_shards(
             store.write_metadata(split, scenario)
         missing = sorted(set(range(count)) - merged)
         manifest = build_manifest(
-            reference["settings"], reference["scenarios"], reference["counts"], None,
-            _in_plan_order(records, reference), status="partial" if missing else "complete",
+            reference["settings"],
+            reference["scenarios"],
+            reference["counts"],
+            None,
+            _in_plan_order(records, reference),
+            status="partial" if missing else "complete",
             merged_shards={"count": count, "indices": sorted(merged), "missing": missing},
         )
         write_json_atomic(manifest_path(root), manifest)
     if missing:
         log.warning("merged store %s lacks shards %s of %d", root, missing, count)
-    log.info("merged %d shard(s) into %s (%d trial files %s); manifest: %s",
-             len(folders), root, placed, "moved" if move else "copied", manifest_path(root))
+    log.info(
+        "merged %d shard(s) into %s (%d trial files %s); manifest: %s",
+        len(folders),
+        root,
+        placed,
+        "moved" if move else "copied",
+        manifest_path(root),
+    )
     return manifest
 
 

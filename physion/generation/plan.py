@@ -1,4 +1,5 @@
 """The trial plan: which trials a generation (or one shard of it) must produce, in a deterministic global order."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -3,6 +3,7 @@
 A trial is done iff its final ``.hdf5`` exists: ``write_trial`` writes a hidden temporary sibling
 (``.<name>.<pid>-<id>.tmp``, see ``physion.atomic``) and renames it into place, so only complete files carry the name.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -36,6 +37,7 @@ def load_manifest(root: str | Path) -> dict[str, Any] | None:
 
 def settings_conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Human-readable differences in the settings that must agree, e.g. ``resolution: 64 (store) vs 128 (this run)``."""
+
     def get(settings: dict[str, Any], key: str) -> Any:
         return settings.get(key, SETTING_DEFAULTS.get(key))
 
@@ -85,6 +87,10 @@ def remove_temp_leftovers(folder: Path) -> int:
 @contextlib.contextmanager
 def store_lock(root: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``root`` so two runs never write (or clean temporaries) in one store at once."""
-    with folder_lock(root, LOCK_NAME, "another generate or merge run holds this store's lock",
-                     hint="wait for it to finish; a rerun then resumes"):
+    with folder_lock(
+        root,
+        LOCK_NAME,
+        "another generate or merge run holds this store's lock",
+        hint="wait for it to finish; a rerun then resumes",
+    ):
         yield

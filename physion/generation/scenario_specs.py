@@ -1,4 +1,5 @@
 """Resolve the user's scenario specs (built-in names, ``module:Class``, ``path/file.py:Class``) to store names."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -8,6 +8,7 @@ Scheme (stable across runs, machines and Python versions, since it uses no salte
 The result is a 63-bit non-negative int (fits HDF5 int64). Different keys give statistically independent seeds;
 over millions of keys a collision has probability ~1e-7, and the tests check a realistic range has none.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -4,6 +4,7 @@ A disk that fills during an HDF5 write leaves h5py in states that can crash the 
 then a segfault), so ``generate`` checks before every trial that one more fits, rather than meeting ENOSPC inside
 a write. Finished trials are complete files, so a rerun with more room resumes.
 """
+
 from __future__ import annotations
 
 import errno
@@ -38,9 +39,11 @@ def check_free_space(root: Path, per_trial: int, trials: int) -> None:
     need, free = per_trial * trials, free_bytes(root)
     if trials and free < need:
         raise OutOfSpaceError(
-            root, f"needs about {_size(need)} for {trials} more trial(s) ({_size(per_trial)} each), "
+            root,
+            f"needs about {_size(need)} for {trials} more trial(s) ({_size(per_trial)} each), "
             f"the disk has {_size(free)} free",
-            hint="free some space or generate elsewhere; trials already written are kept and a rerun resumes")
+            hint="free some space or generate elsewhere; trials already written are kept and a rerun resumes",
+        )
 
 
 def is_disk_full(err: BaseException) -> bool:

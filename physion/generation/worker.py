@@ -2,6 +2,7 @@
 
 Runs inside pool workers ("spawn" context), so everything here is a top-level, picklable function of plain data.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -53,10 +54,16 @@ def _scenario_class(spec: str) -> type:
 
 def _check_shape(trial: Trial, job: TrialJob, settings: SimulationSettings) -> None:
     expected = (stored_count(settings.num_frames, settings.frame_stride), settings.resolution, settings.resolution, 3)
-    if (trial.frames.shape != expected or trial.label is None or trial.frame_stride != settings.frame_stride
-            or trial.num_frames != settings.num_frames):
+    if (
+        trial.frames.shape != expected
+        or trial.label is None
+        or trial.frame_stride != settings.frame_stride
+        or trial.num_frames != settings.num_frames
+    ):
         raise TrialGenerationError(
-            job.split, job.scenario, job.index,
+            job.split,
+            job.scenario,
+            job.index,
             f"scenario {job.spec!r} returned frames of shape {trial.frames.shape} at frame_stride "
             f"{trial.frame_stride} over {trial.num_frames} frames and label {trial.label!r}; expected shape "
             f"{expected} at frame_stride {settings.frame_stride} over {settings.num_frames} frames and a bool label",
@@ -75,7 +82,11 @@ def simulate_wanted(job: TrialJob, settings: SimulationSettings) -> tuple[Trial,
             # frame_stride only when striding, so plugins overriding simulate() without it still generate unstrided.
             strided = {"frame_stride": settings.frame_stride} if settings.frame_stride != 1 else {}
             trial = cls().simulate(
-                seed, resolution=settings.resolution, num_frames=settings.num_frames, fps=settings.fps, want_label=want,
+                seed,
+                resolution=settings.resolution,
+                num_frames=settings.num_frames,
+                fps=settings.fps,
+                want_label=want,
                 **strided,
             )
         except RejectedTrial as rejection:
@@ -87,7 +98,9 @@ def simulate_wanted(job: TrialJob, settings: SimulationSettings) -> tuple[Trial,
         reasons[f"label {bool(trial.label)} instead of {want}"] += 1
     seen = "; ".join(f"{reason} (x{n})" for reason, n in reasons.most_common(6))
     raise TrialGenerationError(
-        job.split, job.scenario, job.index,
+        job.split,
+        job.scenario,
+        job.index,
         f"no valid trial with label {want} in {settings.max_tries} tries (rerun with a larger max_tries to "
         f"resume); reasons seen: {seen}",
     )
@@ -128,9 +141,11 @@ def generate_trial(job: TrialJob, settings: SimulationSettings, path: str) -> di
         write_trial(Path(path), trial)
     except OSError as err:
         if is_disk_full(err):  # one line naming the folder, not h5py's stack of errors
-            raise OutOfSpaceError(Path(path).parent, f"disk full while writing {Path(path).name}",
-                                  hint="free some space; trials already written are kept and a rerun resumes"
-                                  ) from None
+            raise OutOfSpaceError(
+                Path(path).parent,
+                f"disk full while writing {Path(path).name}",
+                hint="free some space; trials already written are kept and a rerun resumes",
+            ) from None
         raise
     return trial_record(trial)
 

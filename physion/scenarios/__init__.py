@@ -1,10 +1,11 @@
 """The 8 Physion scenario families, and ``load_scenario`` for built-in names and user plugins.
 
-    cls = load_scenario("Collide")                    # a built-in, any case
-    cls = load_scenario("my_package.scenes:Seesaw")   # a Scenario subclass in an importable module
-    cls = load_scenario("path/to/seesaw.py:Seesaw")   # ... or in a Python file
-    trial = cls().simulate(seed, resolution=128, num_frames=150, fps=30, want_label=None)
+cls = load_scenario("Collide")                    # a built-in, any case
+cls = load_scenario("my_package.scenes:Seesaw")   # a Scenario subclass in an importable module
+cls = load_scenario("path/to/seesaw.py:Seesaw")   # ... or in a Python file
+trial = cls().simulate(seed, resolution=128, num_frames=150, fps=30, want_label=None)
 """
+
 from __future__ import annotations
 
 import ast
@@ -74,8 +75,9 @@ def _check_defines(spec: str, path: Path, class_name: str) -> None:
         elif isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("globals", "setattr", "exec"):
             return  # dynamic definitions: leave them to the import
     if class_name not in bound and "__getattr__" not in bound:  # a module __getattr__ may provide any name
-        raise ScenarioLoadError(f"scenario spec {spec!r}: {path} defines no {class_name!r} (checked without "
-                                "importing it)")
+        raise ScenarioLoadError(
+            f"scenario spec {spec!r}: {path} defines no {class_name!r} (checked without importing it)"
+        )
 
 
 def load_scenario(spec: str) -> type[Scenario]:
@@ -117,6 +119,7 @@ def load_scenario(spec: str) -> type[Scenario]:
     if cls is None:
         raise ScenarioLoadError(f"scenario spec {spec!r}: {location!r} defines no {class_name!r}")
     if not (isinstance(cls, type) and issubclass(cls, Scenario)):
-        raise ScenarioLoadError(f"scenario spec {spec!r}: {class_name!r} is not a subclass of "
-                                "physion.scenarios.base.Scenario")
+        raise ScenarioLoadError(
+            f"scenario spec {spec!r}: {class_name!r} is not a subclass of physion.scenarios.base.Scenario"
+        )
     return cls

@@ -31,6 +31,7 @@ in the order agent, patient, the others, floor, walls), and the validity checks 
 overlap, agent, patient or ``scene.visible`` bodies hidden in frame 0, a positive trial whose first contact falls
 inside the observed frames).
 """
+
 from __future__ import annotations
 
 import json
@@ -139,8 +140,15 @@ class Scenario(ABC):
             yield t, touched
 
     # ------------------------------------------------------------------------------------------- simulation
-    def simulate(self, seed: int, resolution: int = 128, num_frames: int = 150, fps: int = FPS,
-                 want_label: bool | None = None, frame_stride: int = 1) -> Trial:
+    def simulate(
+        self,
+        seed: int,
+        resolution: int = 128,
+        num_frames: int = 150,
+        fps: int = FPS,
+        want_label: bool | None = None,
+        frame_stride: int = 1,
+    ) -> Trial:
         """Simulate and render one trial; deterministic in (seed, resolution, num_frames, fps, want_label).
 
         ``frame_stride`` s renders and keeps only video frames 0, s, 2s, ...; physics, contacts, the label and
@@ -148,14 +156,21 @@ class Scenario(ABC):
         Raises ``RejectedTrial`` for an invalid draw; the caller moves on to another seed.
         """
         if int(seed) < 0 or resolution < 8 or num_frames < 1 or fps < 1 or frame_stride < 1:
-            raise ValueError(f"need seed >= 0, resolution >= 8, num_frames >= 1, fps >= 1, frame_stride >= 1; got "
-                             f"{seed}, {resolution}, {num_frames}, {fps}, {frame_stride}")
+            raise ValueError(
+                f"need seed >= 0, resolution >= 8, num_frames >= 1, fps >= 1, frame_stride >= 1; got "
+                f"{seed}, {resolution}, {num_frames}, {fps}, {frame_stride}"
+            )
         # Separate streams: the scene's draws do not shift when the camera's change, and vice versa.
         scene_seq, view_seq = np.random.SeedSequence(int(seed)).spawn(2)
         scene_rng, view_rng = np.random.default_rng(scene_seq), np.random.default_rng(view_seq)
         substeps = max(1, int(round(self.physics_hz / fps)))
-        with World(1.0 / (fps * substeps), deformable=self.deformable, solver_iterations=self.solver_iterations,
-                   fps=fps, num_frames=num_frames) as world:
+        with World(
+            1.0 / (fps * substeps),
+            deformable=self.deformable,
+            solver_iterations=self.solver_iterations,
+            fps=fps,
+            num_frames=num_frames,
+        ) as world:
             floor_color, wall_color = pick(view_rng, FLOOR_COLORS), pick(view_rng, WALL_COLORS)
             floor, walls = world.room(ROOM_HALF_EXTENT, ROOM_HEIGHT, floor_color, wall_color, self.floor_material)
             scene = self.build(world, scene_rng, want_label)
@@ -163,30 +178,56 @@ class Scenario(ABC):
             names, bodies = self._objects(world, scene, floor, walls)
             depth, a, b = world.deepest_overlap(bodies)
             if depth > self.max_start_overlap:
-                raise RejectedTrial(f"{names[bodies.index(a)]} and {names[bodies.index(b)]} overlap by "
-                                    f"{depth * 1000:.1f} mm at the start")
+                raise RejectedTrial(
+                    f"{names[bodies.index(a)]} and {names[bodies.index(b)]} overlap by "
+                    f"{depth * 1000:.1f} mm at the start"
+                )
             record = self._run(world, scene, camera, bodies, names, resolution, frame_stride)
         frames, segmentation, contacts, positions, velocities = record
         label = bool(contacts.any())
         params = {
             "scene": scene.params,
-            "pushes": [{"body": names[bodies.index(push.body)], "impulse": push.impulse, "time": push.time,
-                        "offset": push.offset} for push in scene.pushes],
+            "pushes": [
+                {
+                    "body": names[bodies.index(push.body)],
+                    "impulse": push.impulse,
+                    "time": push.time,
+                    "offset": push.offset,
+                }
+                for push in scene.pushes
+            ],
             "camera": camera.params(),
             "floor_color": floor_color,
             "wall_color": wall_color,
-            "physics": {"hz": fps * substeps, "substeps_per_frame": substeps,
-                        "solver_iterations": self.solver_iterations, "deformable": self.deformable},
+            "physics": {
+                "hz": fps * substeps,
+                "substeps_per_frame": substeps,
+                "solver_iterations": self.solver_iterations,
+                "deformable": self.deformable,
+            },
             "want_label": want_label,
         }
         params = jsonable(params)
         json.dumps(params)  # fail here, naming the scenario, rather than in a writer later
         return Trial(
-            name=f"{self.name}_{int(seed):08d}", scenario=self.name, frames=frames, fps=fps, label=label,
-            contacts=contacts, first_contact_frame=int(np.argmax(contacts)) if label else None,
-            segmentation=segmentation, object_ids=bodies, object_names=names, agent_index=0, patient_index=1,
-            positions=positions, velocities=velocities, seed=int(seed), params=params,
-            frame_stride=frame_stride, video_frames=None if frame_stride == 1 else num_frames,
+            name=f"{self.name}_{int(seed):08d}",
+            scenario=self.name,
+            frames=frames,
+            fps=fps,
+            label=label,
+            contacts=contacts,
+            first_contact_frame=int(np.argmax(contacts)) if label else None,
+            segmentation=segmentation,
+            object_ids=bodies,
+            object_names=names,
+            agent_index=0,
+            patient_index=1,
+            positions=positions,
+            velocities=velocities,
+            seed=int(seed),
+            params=params,
+            frame_stride=frame_stride,
+            video_frames=None if frame_stride == 1 else num_frames,
         )
 
     def _objects(self, world: World, scene: SceneObjects, floor: int, walls: int) -> tuple[list[str], list[int]]:
@@ -194,8 +235,9 @@ class Scenario(ABC):
         names = ["agent", "patient", *scene.others, "floor", "walls"]
         bodies = [scene.agent, scene.patient, *scene.others.values(), floor, walls]
         if len(set(names)) != len(names) or len(set(bodies)) != len(bodies):
-            raise ValueError(f"scenario {self.name!r}: object names and bodies must be unique, got "
-                             f"{dict(zip(names, bodies))}")
+            raise ValueError(
+                f"scenario {self.name!r}: object names and bodies must be unique, got {dict(zip(names, bodies))}"
+            )
         unnamed = sorted(set(world.body_ids()) - set(bodies))
         if unnamed:  # they would render but vanish from segmentation and states
             raise ValueError(f"scenario {self.name!r}: bodies {unnamed} are not named in SceneObjects.others")
@@ -204,8 +246,16 @@ class Scenario(ABC):
             raise ValueError(f"scenario {self.name!r}: SceneObjects.visible names {unknown}, which are not in others")
         return names, bodies
 
-    def _run(self, world: World, scene: SceneObjects, camera: Camera, bodies: list[int], names: list[str],
-             resolution: int, frame_stride: int = 1):
+    def _run(
+        self,
+        world: World,
+        scene: SceneObjects,
+        camera: Camera,
+        bodies: list[int],
+        names: list[str],
+        resolution: int,
+        frame_stride: int = 1,
+    ):
         """Step and track contacts every frame, render and record every ``frame_stride``-th; frame 0 is the
         initial state."""
         count, num_frames = len(bodies), world.num_frames
@@ -222,8 +272,9 @@ class Scenario(ABC):
         for t, touched in self.advance(world, scene):
             contacts[t] = touched
             if touched and t < OBSERVED_FRAMES:
-                raise RejectedTrial(f"first agent-patient contact at frame {t}, inside the {OBSERVED_FRAMES} "
-                                    "observed frames")
+                raise RejectedTrial(
+                    f"first agent-patient contact at frame {t}, inside the {OBSERVED_FRAMES} observed frames"
+                )
             # States every frame: a soft body's velocity is measured since the previous state call.
             states = [world.state(body) for body in bodies]
             if t % frame_stride:

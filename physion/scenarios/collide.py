@@ -9,6 +9,7 @@ The hint steers the agent's friction: a rough estimate of the agent's launch spe
 speed at impact) gives the friction at which it would slide ``stop_ratio`` times the gap before stopping; positives
 draw ratios above 1 and aim near the centre, negatives draw short slides or glancing hits.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,18 +56,25 @@ class Collide(Scenario):
             aim_offset = float(rng.uniform(-0.2, 0.2) * reach)
         else:  # half the negatives are glancing hits that send the agent past the patient
             glancing = rng.random() < 0.5 or agent_part.shape == "sphere"
-            aim_offset = float(rng.choice([-1.0, 1.0]) * (rng.uniform(0.45, 0.8) if glancing else rng.uniform(0, 0.2))
-                               * reach)
+            aim_offset = float(
+                rng.choice([-1.0, 1.0]) * (rng.uniform(0.45, 0.8) if glancing else rng.uniform(0, 0.2)) * reach
+            )
         speed = float(self.speed) if self.speed is not None else float(rng.uniform(1.4, 2.3))
         run_up = float(rng.uniform(0.9, 1.4))
-        probe_material = (Material(friction=float(rng.uniform(0.3, 0.5)), restitution=float(rng.uniform(0.2, 0.5)),
-                                   rolling_friction=0.002, spinning_friction=0.001)
-                          if probe_part.shape == "sphere" else
-                          Material(friction=float(rng.uniform(0.03, 0.08)), restitution=float(rng.uniform(0.2, 0.5))))
+        probe_material = (
+            Material(
+                friction=float(rng.uniform(0.3, 0.5)),
+                restitution=float(rng.uniform(0.2, 0.5)),
+                rolling_friction=0.002,
+                spinning_friction=0.001,
+            )
+            if probe_part.shape == "sphere"
+            else Material(friction=float(rng.uniform(0.03, 0.08)), restitution=float(rng.uniform(0.2, 0.5)))
+        )
         if probe_part.shape == "sphere":
             impact_speed = ROLLING_SPEED * speed
         else:
-            impact_speed = np.sqrt(max(speed ** 2 - 2.0 * probe_material.friction * GRAVITY * run_up, 0.0))
+            impact_speed = np.sqrt(max(speed**2 - 2.0 * probe_material.friction * GRAVITY * run_up, 0.0))
 
         # How far the agent slides: a drawn multiple of the gap, turned into its friction.
         gap = float(rng.uniform(0.8, 1.3))
@@ -77,50 +85,89 @@ class Collide(Scenario):
         else:
             stop_ratio = float(rng.uniform(0.45, 0.8))
         launch = LAUNCH_FRACTION * impact_speed
-        friction = float(np.clip(launch ** 2 / (2.0 * GRAVITY * stop_ratio * gap), 0.03, 0.6))
-        agent_material = Material(friction=friction, restitution=float(rng.uniform(0.2, 0.5)),
-                                  rolling_friction=0.002, spinning_friction=0.001)
-        agent = on_floor(world, agent_part, 0.0, 0.0, mass=agent_mass, color=AGENT_RED, material=agent_material,
-                         yaw=float(rng.uniform(0, np.pi)))
+        friction = float(np.clip(launch**2 / (2.0 * GRAVITY * stop_ratio * gap), 0.03, 0.6))
+        agent_material = Material(
+            friction=friction, restitution=float(rng.uniform(0.2, 0.5)), rolling_friction=0.002, spinning_friction=0.001
+        )
+        agent = on_floor(
+            world,
+            agent_part,
+            0.0,
+            0.0,
+            mass=agent_mass,
+            color=AGENT_RED,
+            material=agent_material,
+            yaw=float(rng.uniform(0, np.pi)),
+        )
 
         patient_x = half_width(agent_part) + gap + half_width(patient_part)
         patient_material = random_material(rng)
-        patient = on_floor(world, patient_part, patient_x, 0.0, mass=patient_mass, color=PATIENT_YELLOW,
-                           material=patient_material, yaw=float(rng.uniform(0, np.pi)))
+        patient = on_floor(
+            world,
+            patient_part,
+            patient_x,
+            0.0,
+            mass=patient_mass,
+            color=PATIENT_YELLOW,
+            material=patient_material,
+            yaw=float(rng.uniform(0, np.pi)),
+        )
 
         direction = np.array([np.cos(approach), np.sin(approach)])
         side = np.array([-direction[1], direction[0]])
         start = -(run_up + reach) * direction + aim_offset * side
-        probe = on_floor(world, probe_part, float(start[0]), float(start[1]), mass=probe_mass, color=colors[0],
-                         material=probe_material, yaw=float(approach))
+        probe = on_floor(
+            world,
+            probe_part,
+            float(start[0]),
+            float(start[1]),
+            mass=probe_mass,
+            color=colors[0],
+            material=probe_material,
+            yaw=float(approach),
+        )
 
         others = {"probe": probe}
         distractors = []
         # Keep distractors off the band the probe and agent travel through (|y| < 0.7 m).
-        taken = [(float(start[0]), float(start[1]), half_width(probe_part)), (0.0, 0.0, half_width(agent_part)),
-                 (patient_x, 0.0, half_width(patient_part))]
+        taken = [
+            (float(start[0]), float(start[1]), half_width(probe_part)),
+            (0.0, 0.0, half_width(agent_part)),
+            (patient_x, 0.0, half_width(patient_part)),
+        ]
         for k in range(int(rng.integers(0, 3))):
             part = random_solid(rng, (0.12, 0.2))
             side_sign = float(rng.choice([-1.0, 1.0]))
-            spot = free_spot(rng, taken, half_width(part), (-1.2, patient_x + 0.5),
-                             tuple(sorted((side_sign * 0.7, side_sign * 1.2))))
+            spot = free_spot(
+                rng, taken, half_width(part), (-1.2, patient_x + 0.5), tuple(sorted((side_sign * 0.7, side_sign * 1.2)))
+            )
             if spot is None:
                 continue
             mass = float(rng.uniform(0.5, 2.0))
             material = random_material(rng)
-            others[f"distractor_{len(distractors)}"] = on_floor(world, part, *spot, mass=mass,
-                                                                color=colors[1 + len(distractors)], material=material)
+            others[f"distractor_{len(distractors)}"] = on_floor(
+                world, part, *spot, mass=mass, color=colors[1 + len(distractors)], material=material
+            )
             distractors.append(describe(part, (*spot, 0.0), mass, material))
 
         return SceneObjects(
-            agent=agent, patient=patient, others=others,
+            agent=agent,
+            patient=patient,
+            others=others,
             pushes=[Push(probe, impulse=tuple(probe_mass * speed * np.append(direction, 0.0)))],
             params={
                 "agent": describe(agent_part, (0.0, 0.0, 0.0), agent_mass, agent_material, stop_ratio=stop_ratio),
                 "patient": describe(patient_part, (patient_x, 0.0, 0.0), patient_mass, patient_material, gap=gap),
-                "probe": describe(probe_part, (float(start[0]), float(start[1]), 0.0), probe_mass, probe_material,
-                                  speed=speed, approach_deg=float(np.degrees(approach)), aim_offset=aim_offset,
-                                  run_up=run_up),
+                "probe": describe(
+                    probe_part,
+                    (float(start[0]), float(start[1]), 0.0),
+                    probe_mass,
+                    probe_material,
+                    speed=speed,
+                    approach_deg=float(np.degrees(approach)),
+                    aim_offset=aim_offset,
+                    run_up=run_up,
+                ),
                 "distractors": distractors,
             },
             visible=("probe",),

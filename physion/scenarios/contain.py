@@ -8,6 +8,7 @@ roll into the container's wall, hop over its rim, or pass it by.
 The hint places the container: the drop is rehearsed (``rehearsal``) and the container goes where the agent arrives
 only after the observed frames (positives), or just beside its path (negatives).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -76,8 +77,9 @@ class Contain(Scenario):
         return Plan(
             build_at=lambda w, at: self._place(w, layout, at),
             make_patient=lambda w, at: self._container(w, layout, at),
-            propose=lambda r, track, want: floor_spots(r, track, want, reach, None,
-                                                       low=2.0 * layout.container_inner[2] + 0.1, within=1.6),
+            propose=lambda r, track, want: floor_spots(
+                r, track, want, reach, None, low=2.0 * layout.container_inner[2] + 0.1, within=1.6
+            ),
             default=Spot(*spot, float(rng.uniform(0, np.pi))),
         )
 
@@ -85,9 +87,15 @@ class Contain(Scenario):
         colors = distinct_distractor_colors(rng, 5)
         ramp = None
         if rng.random() < 0.75:  # a ramp near the middle; things dropped on it roll off down its slope
-            ramp = (float(rng.uniform(-0.3, 0.3)), float(rng.uniform(-0.1, 0.3)), float(rng.uniform(0.6, 0.9)),
-                    float(rng.uniform(0.4, 0.6)), float(rng.uniform(0.12, 0.25)), float(rng.uniform(0, 2 * np.pi)),
-                    colors[4])
+            ramp = (
+                float(rng.uniform(-0.3, 0.3)),
+                float(rng.uniform(-0.1, 0.3)),
+                float(rng.uniform(0.6, 0.9)),
+                float(rng.uniform(0.4, 0.6)),
+                float(rng.uniform(0.12, 0.25)),
+                float(rng.uniform(0, 2 * np.pi)),
+                colors[4],
+            )
 
         def falling(color, size_range) -> _Falling:
             part = _falling_part(rng, float(rng.uniform(*size_range)))
@@ -101,10 +109,17 @@ class Contain(Scenario):
             start = (x, y, z + float(rng.uniform(0.2, 0.6)))
             toss = rng.uniform(-0.6, 0.6, size=2)
             return _Falling(
-                part=part, start=start, euler=tuple(float(a) for a in rng.uniform(0, 2 * np.pi, size=3)),
-                velocity=(float(toss[0]), float(toss[1]), 0.0), mass=float(rng.uniform(0.3, 1.0)),
-                material=Material(friction=float(rng.uniform(0.3, 0.6)), restitution=float(rng.uniform(0.3, 0.7)),
-                                  rolling_friction=float(rng.uniform(0.002, 0.004)), spinning_friction=0.001),
+                part=part,
+                start=start,
+                euler=tuple(float(a) for a in rng.uniform(0, 2 * np.pi, size=3)),
+                velocity=(float(toss[0]), float(toss[1]), 0.0),
+                mass=float(rng.uniform(0.3, 1.0)),
+                material=Material(
+                    friction=float(rng.uniform(0.3, 0.6)),
+                    restitution=float(rng.uniform(0.3, 0.7)),
+                    rolling_friction=float(rng.uniform(0.002, 0.004)),
+                    spinning_friction=0.001,
+                ),
                 color=color,
             )
 
@@ -117,22 +132,34 @@ class Contain(Scenario):
             if all(np.linalg.norm(np.subtract(candidate.start, o.start)) > 0.3 for o in others):
                 distractors.append(candidate)
         return _Layout(
-            agent=agent, distractors=distractors, ramp=ramp,
-            container_inner=(float(rng.uniform(0.14, 0.24)), float(rng.uniform(0.14, 0.24)),
-                             float(rng.uniform(0.05, 0.12))),
-            container_wall=float(rng.uniform(0.015, 0.03)), container_mass=float(rng.uniform(1.0, 3.0)),
+            agent=agent,
+            distractors=distractors,
+            ramp=ramp,
+            container_inner=(
+                float(rng.uniform(0.14, 0.24)),
+                float(rng.uniform(0.14, 0.24)),
+                float(rng.uniform(0.05, 0.12)),
+            ),
+            container_wall=float(rng.uniform(0.015, 0.03)),
+            container_mass=float(rng.uniform(1.0, 3.0)),
             container_material=random_material(rng),
         )
 
     def _container(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return world.compound(open_box_parts(layout.container_inner, layout.container_wall), (spot.x, spot.y, 0.0),
-                              mass=layout.container_mass, color=PATIENT_YELLOW, euler=(0.0, 0.0, spot.yaw),
-                              material=layout.container_material)
+        return world.compound(
+            open_box_parts(layout.container_inner, layout.container_wall),
+            (spot.x, spot.y, 0.0),
+            mass=layout.container_mass,
+            color=PATIENT_YELLOW,
+            euler=(0.0, 0.0, spot.yaw),
+            material=layout.container_material,
+        )
 
     @staticmethod
     def _drop(world: World, item: _Falling) -> int:
-        body = world.primitive(item.part, item.start, mass=item.mass, color=item.color, euler=item.euler,
-                               material=item.material)
+        body = world.primitive(
+            item.part, item.start, mass=item.mass, color=item.color, euler=item.euler, material=item.material
+        )
         world.set_velocity(body, item.velocity)
         return body
 
@@ -140,28 +167,43 @@ class Contain(Scenario):
         others = {}
         if layout.ramp is not None:
             x, y, length, width, height, yaw, color = layout.ramp
-            others["ramp"] = world.mesh(wedge_mesh(length, width, height), (x, y, 0.0), mass=0.0, color=color,
-                                        euler=(0.0, 0.0, yaw), material=Material(friction=0.5, restitution=0.3))
+            others["ramp"] = world.mesh(
+                wedge_mesh(length, width, height),
+                (x, y, 0.0),
+                mass=0.0,
+                color=color,
+                euler=(0.0, 0.0, yaw),
+                material=Material(friction=0.5, restitution=0.3),
+            )
         agent = self._drop(world, layout.agent)
         patient = self._container(world, layout, spot)
         for k, item in enumerate(layout.distractors):
             others[f"distractor_{k}"] = self._drop(world, item)
 
         def record(item: _Falling) -> dict:
-            return describe(item.part, item.start, item.mass, item.material, euler=list(item.euler),
-                            velocity=list(item.velocity))
+            return describe(
+                item.part, item.start, item.mass, item.material, euler=list(item.euler), velocity=list(item.velocity)
+            )
 
         # Frame the drop area (around the origin) and the container together.
         centre = (0.5 * spot.x, 0.5 * spot.y + 0.1, 0.25)
         camera = replace(self.camera_rig, target=centre, distance=3.0 + 0.8 * float(np.hypot(spot.x, spot.y)))
         return SceneObjects(
-            agent=agent, patient=patient, others=others, camera=camera,
+            agent=agent,
+            patient=patient,
+            others=others,
+            camera=camera,
             params={
                 "agent": record(layout.agent),
                 "distractors": [record(item) for item in layout.distractors],
-                "ramp": None if layout.ramp is None else dict(zip(("x", "y", "length", "width", "height", "yaw"),
-                                                                  layout.ramp[:6])),
-                "container": {"inner_half_extents": list(layout.container_inner), "wall": layout.container_wall,
-                              "mass": layout.container_mass, **layout.container_material.params()},
+                "ramp": None
+                if layout.ramp is None
+                else dict(zip(("x", "y", "length", "width", "height", "yaw"), layout.ramp[:6])),
+                "container": {
+                    "inner_half_extents": list(layout.container_inner),
+                    "wall": layout.container_wall,
+                    "mass": layout.container_mass,
+                    **layout.container_material.params(),
+                },
             },
         )

@@ -9,6 +9,7 @@ The hint sets the gaps and the zone distance: positives use gaps of 50-85% of a 
 60-90% of the red domino's height; negatives either break the row with one gap of 110-135% of the height or put the
 zone 110-140% of a height away (near misses).
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -61,15 +62,27 @@ class Dominoes(Scenario):
             yaw = float(np.radians(rng.normal(0.0, 6.0)))
             mass = density * 8.0 * half[0] * half[1] * half[2]
             color = AGENT_RED if k == count - 1 else colors[k]
-            bodies.append(world.box(half, (x, y, half[2]), mass=mass, color=color, euler=(0.0, 0.0, yaw),
-                                    material=material))
-            records.append({"half_extents": list(half), "position": [x, y, half[2]], "yaw_deg": float(np.degrees(yaw)),
-                            "mass": mass})
+            bodies.append(
+                world.box(half, (x, y, half[2]), mass=mass, color=color, euler=(0.0, 0.0, yaw), material=material)
+            )
+            records.append(
+                {
+                    "half_extents": list(half),
+                    "position": [x, y, half[2]],
+                    "yaw_deg": float(np.degrees(yaw)),
+                    "mass": mass,
+                }
+            )
 
         zone_half = (float(rng.uniform(0.15, 0.25)), float(rng.uniform(0.2, 0.35)), 0.008)
         zone_x = x + thickness[-1] + zone_ratio * 2.0 * heights[-1] + zone_half[0]
-        patient = world.box(zone_half, (zone_x, 0.0, zone_half[2]), mass=0.0, color=PATIENT_YELLOW,
-                            material=Material(friction=0.6, restitution=0.1))
+        patient = world.box(
+            zone_half,
+            (zone_x, 0.0, zone_half[2]),
+            mass=0.0,
+            color=PATIENT_YELLOW,
+            material=Material(friction=0.6, restitution=0.1),
+        )
 
         # Push the probe near its top with a few times the impulse that just tips it over its front edge: a slow
         # start, like a finger's nudge. Tipping needs the kinetic energy about the edge, L^2 / (2 I), to lift the
@@ -83,10 +96,23 @@ class Dominoes(Scenario):
         push = Push(bodies[0], impulse=(float(impulse), 0.0, 0.0), offset=(0.0, 0.0, lever - h))
         others = {"probe": bodies[0], **{f"domino_{k}": body for k, body in enumerate(bodies[1:-1])}}
         return SceneObjects(
-            agent=bodies[-1], patient=patient, others=others, pushes=[push], visible=("probe",),
-            camera=replace(self.camera_rig, target=(0.5 * (zone_x + zone_half[0]), 0.0, 0.2),
-                           distance=0.8 + 1.0 * (zone_x + zone_half[0])),
-            params={"dominoes": records, "gap_ratios": ratios, "zone_ratio": zone_ratio,
-                    "zone": {"half_extents": list(zone_half), "position": [zone_x, 0.0, zone_half[2]]},
-                    "push_tip_factor": tip_factor, **material.params(), "density": density},
+            agent=bodies[-1],
+            patient=patient,
+            others=others,
+            pushes=[push],
+            visible=("probe",),
+            camera=replace(
+                self.camera_rig,
+                target=(0.5 * (zone_x + zone_half[0]), 0.0, 0.2),
+                distance=0.8 + 1.0 * (zone_x + zone_half[0]),
+            ),
+            params={
+                "dominoes": records,
+                "gap_ratios": ratios,
+                "zone_ratio": zone_ratio,
+                "zone": {"half_extents": list(zone_half), "position": [zone_x, 0.0, zone_half[2]]},
+                "push_tip_factor": tip_factor,
+                **material.params(),
+                "density": density,
+            },
         )

@@ -10,6 +10,7 @@ The hint places the zone: the cloth's fall is rehearsed once (physics only) and 
 the distance from the cloth's surface (its node grid, refined 3x) to the slab over time. Positives get a spot the
 cloth first reaches after the observed frames, negatives one it passes close to without touching.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,8 +81,7 @@ class Drape(Scenario):
             picked = choose_spot(rng, self._rehearse(world, layout, spots), want_label) if spots else None
             chosen, placement = (picked, "rehearsed") if picked else (chosen, "random: no rehearsed spot fits")
         scene = self._place(world, layout, chosen)
-        scene.params.update({"patient_spot": {"x": chosen.x, "y": chosen.y, "yaw": chosen.yaw},
-                             "placement": placement})
+        scene.params.update({"patient_spot": {"x": chosen.x, "y": chosen.y, "yaw": chosen.yaw}, "placement": placement})
         return scene
 
     def _draw(self, rng: np.random.Generator) -> _Layout:
@@ -90,27 +90,42 @@ class Drape(Scenario):
         for k in range(int(rng.integers(1, 4))):
             width = float(rng.uniform(0.07, 0.13))
             height = float(rng.uniform(0.2, 0.5))
-            part = (Part("box", (width, width * float(rng.uniform(0.8, 1.3)), 0.5 * height)) if rng.random() < 0.6
-                    else Part("cylinder", (width, height)))
+            part = (
+                Part("box", (width, width * float(rng.uniform(0.8, 1.3)), 0.5 * height))
+                if rng.random() < 0.6
+                else Part("cylinder", (width, height))
+            )
             spot = (0.0, 0.0) if k == 0 else free_spot(rng, taken, half_width(part), (-0.4, 0.4), (-0.3, 0.4))
             if spot is None:
                 continue
             if k == 0:
                 taken.append((0.0, 0.0, half_width(part)))
-            supports.append((part, *spot, float(rng.uniform(0, np.pi)), float(rng.uniform(1.0, 4.0)),
-                             random_material(rng, friction=(0.4, 0.8)), colors[k]))
+            supports.append(
+                (
+                    part,
+                    *spot,
+                    float(rng.uniform(0, np.pi)),
+                    float(rng.uniform(1.0, 4.0)),
+                    random_material(rng, friction=(0.4, 0.8)),
+                    colors[k],
+                )
+            )
         top = max(2.0 * half_height(part) for part, *_ in supports)
         offset = rng.uniform(-0.15, 0.15, size=2)
         return _Layout(
-            supports=supports, cloth_size=float(rng.uniform(0.6, 0.95)),
+            supports=supports,
+            cloth_size=float(rng.uniform(0.6, 0.95)),
             cloth_start=(float(offset[0]), float(offset[1]), top + float(rng.uniform(0.15, 0.45))),
-            cloth_yaw=float(rng.uniform(0, np.pi / 2)), cloth_mass=float(rng.uniform(0.1, 0.3)),
-            cloth_stiffness=float(rng.uniform(10.0, 45.0)), cloth_friction=float(rng.uniform(0.3, 0.8)),
+            cloth_yaw=float(rng.uniform(0, np.pi / 2)),
+            cloth_mass=float(rng.uniform(0.1, 0.3)),
+            cloth_stiffness=float(rng.uniform(10.0, 45.0)),
+            cloth_friction=float(rng.uniform(0.3, 0.8)),
             zone_half=(float(rng.uniform(0.1, 0.18)), float(rng.uniform(0.1, 0.18)), float(rng.uniform(0.01, 0.04))),
         )
 
-    def _candidates(self, rng: np.random.Generator, layout: _Layout, taken: list[tuple[float, float, float]],
-                    zone_reach: float) -> list[Spot]:
+    def _candidates(
+        self, rng: np.random.Generator, layout: _Layout, taken: list[tuple[float, float, float]], zone_reach: float
+    ) -> list[Spot]:
         """Zone spots in a ring around the supports, clear of them and in the camera's view."""
         spots = []
         for _ in range(48):
@@ -122,8 +137,7 @@ class Drape(Scenario):
         return in_view(spots, Camera.nominal(self.camera_rig))
 
     def _rehearse(self, world: World, layout: _Layout, spots: list[Spot]) -> list[SpotOutcome]:
-        """Simulate the fall with the zone parked away; score each spot by the cloth surface's distance to a slab there.
-        """
+        """Simulate the fall with the zone parked away; score each spot by the cloth surface's distance to a slab there."""
         with world.sibling() as stage:
             scene = self._place(stage, layout, PARK)
             surfaces = []
@@ -134,8 +148,9 @@ class Drape(Scenario):
         for spot in spots:
             distances = np.array([_box_distance(points, spot, layout.zone_half) for points in surfaces])
             touching = np.flatnonzero(distances <= TOUCH_DISTANCE)
-            outcomes.append(SpotOutcome(spot, int(touching[0]) if len(touching) else None, float(distances.min()),
-                                        blocked=False))
+            outcomes.append(
+                SpotOutcome(spot, int(touching[0]) if len(touching) else None, float(distances.min()), blocked=False)
+            )
         return outcomes
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
@@ -143,18 +158,40 @@ class Drape(Scenario):
         for k, (part, x, y, yaw, mass, material, color) in enumerate(layout.supports):
             others[f"support_{k}"] = on_floor(world, part, x, y, yaw=yaw, mass=mass, color=color, material=material)
             records.append(describe(part, (x, y, 0.0), mass, material, yaw=yaw))
-        patient = world.box(layout.zone_half, (spot.x, spot.y, layout.zone_half[2]), mass=0.0, color=PATIENT_YELLOW,
-                            euler=(0.0, 0.0, spot.yaw), material=Material(friction=0.6, restitution=0.1))
-        cloth = world.cloth(layout.cloth_size, CLOTH_NODES, layout.cloth_start, mass=layout.cloth_mass,
-                            color=AGENT_RED, yaw=layout.cloth_yaw, stiffness=layout.cloth_stiffness,
-                            friction=layout.cloth_friction, margin=CLOTH_MARGIN)
+        patient = world.box(
+            layout.zone_half,
+            (spot.x, spot.y, layout.zone_half[2]),
+            mass=0.0,
+            color=PATIENT_YELLOW,
+            euler=(0.0, 0.0, spot.yaw),
+            material=Material(friction=0.6, restitution=0.1),
+        )
+        cloth = world.cloth(
+            layout.cloth_size,
+            CLOTH_NODES,
+            layout.cloth_start,
+            mass=layout.cloth_mass,
+            color=AGENT_RED,
+            yaw=layout.cloth_yaw,
+            stiffness=layout.cloth_stiffness,
+            friction=layout.cloth_friction,
+            margin=CLOTH_MARGIN,
+        )
         return SceneObjects(
-            agent=cloth, patient=patient, others=others,
+            agent=cloth,
+            patient=patient,
+            others=others,
             params={
                 "supports": records,
-                "cloth": {"size": layout.cloth_size, "nodes": CLOTH_NODES, "start": list(layout.cloth_start),
-                          "yaw": layout.cloth_yaw, "mass": layout.cloth_mass, "stiffness": layout.cloth_stiffness,
-                          "friction": layout.cloth_friction},
+                "cloth": {
+                    "size": layout.cloth_size,
+                    "nodes": CLOTH_NODES,
+                    "start": list(layout.cloth_start),
+                    "yaw": layout.cloth_yaw,
+                    "mass": layout.cloth_mass,
+                    "stiffness": layout.cloth_stiffness,
+                    "friction": layout.cloth_friction,
+                },
                 "zone_half_extents": list(layout.zone_half),
             },
         )

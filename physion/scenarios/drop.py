@@ -8,6 +8,7 @@ patient (a box or an upright cylinder) stands on the floor nearby, with up to tw
 The hint places the patient: the drop is rehearsed (``rehearsal``) and the patient goes where the agent arrives only
 after the observed frames (positives), or just beside its path (negatives).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -19,7 +20,6 @@ from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Scenario, SceneObjects
 from physion.scenarios.props import describe, free_spot, half_width, on_floor, random_material
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_patient_plan
-
 
 
 @dataclass
@@ -34,8 +34,12 @@ class _Lander:
 
     @property
     def top(self) -> float:
-        return {"wedge": self.size[2], "box": 2.0 * self.size[2], "log": 2.0 * self.size[0],
-                "ball": 2.0 * self.size[0]}[self.kind]
+        return {
+            "wedge": self.size[2],
+            "box": 2.0 * self.size[2],
+            "log": 2.0 * self.size[0],
+            "ball": 2.0 * self.size[0],
+        }[self.kind]
 
     @property
     def reach(self) -> float:
@@ -89,8 +93,9 @@ class Drop(Scenario):
                 size = (float(rng.uniform(0.08, 0.15)), float(rng.uniform(0.3, 0.6)), 0.0)
             else:
                 size = (float(rng.uniform(0.12, 0.2)), 0.0, 0.0)
-            lander = _Lander(kind, size, 0.0, 0.0, float(rng.uniform(0.0, 2.0 * np.pi)),
-                             float(rng.uniform(3.0, 8.0)), colors[k])
+            lander = _Lander(
+                kind, size, 0.0, 0.0, float(rng.uniform(0.0, 2.0 * np.pi)), float(rng.uniform(3.0, 8.0)), colors[k]
+            )
             spot = (0.0, 0.0) if k == 0 else free_spot(rng, taken, lander.reach, (-0.8, 0.8), (-0.4, 0.6))
             if spot is None:
                 continue
@@ -104,8 +109,11 @@ class Drop(Scenario):
         # both labels, so the shape alone does not give the answer away.
         kind = str(rng.choice(["sphere", "sphere", "cylinder"]))
         size = float(rng.uniform(0.07, 0.11))
-        agent = (Part("sphere", (size,)) if kind == "sphere"
-                 else Part("cylinder", (size, 2.0 * size * float(rng.uniform(0.8, 1.5)))))
+        agent = (
+            Part("sphere", (size,))
+            if kind == "sphere"
+            else Part("cylinder", (size, 2.0 * size * float(rng.uniform(0.8, 1.5))))
+        )
         offset = rng.uniform(-0.6, 0.6, size=2) * target.reach
         height = target.top + half_width(agent) + float(rng.uniform(0.5, 1.2))
         agent_start = (target.x + float(offset[0]), target.y + float(offset[1]), height)
@@ -117,9 +125,11 @@ class Drop(Scenario):
         rolling = (0.0015, 0.003) if want_label else (0.002, 0.006)
         velocity = (toss * float(np.cos(heading)), toss * float(np.sin(heading)), 0.0)
 
-        patient = (Part("box", tuple(float(v) for v in rng.uniform([0.1, 0.1, 0.06], [0.2, 0.2, 0.16])))
-                   if rng.random() < 0.5 else Part("cylinder", (float(rng.uniform(0.1, 0.18)),
-                                                                float(rng.uniform(0.12, 0.3)))))
+        patient = (
+            Part("box", tuple(float(v) for v in rng.uniform([0.1, 0.1, 0.06], [0.2, 0.2, 0.16])))
+            if rng.random() < 0.5
+            else Part("cylinder", (float(rng.uniform(0.1, 0.18)), float(rng.uniform(0.12, 0.3))))
+        )
         distractors = []
         for k in range(int(rng.integers(0, 3))):
             part = Part("box", tuple(float(v) for v in rng.uniform(0.05, 0.12, size=3)))
@@ -127,37 +137,66 @@ class Drop(Scenario):
             if spot is not None:
                 distractors.append((part, *spot, float(rng.uniform(0.5, 2.0)), random_material(rng), colors[2 + k]))
         return _Layout(
-            landers=landers, lander_material=Material(friction=float(rng.uniform(0.3, 0.7)),
-                                                      restitution=float(rng.uniform(0.2, 0.6))),
-            agent=agent, agent_start=agent_start, agent_euler=euler, agent_velocity=velocity,
+            landers=landers,
+            lander_material=Material(friction=float(rng.uniform(0.3, 0.7)), restitution=float(rng.uniform(0.2, 0.6))),
+            agent=agent,
+            agent_start=agent_start,
+            agent_euler=euler,
+            agent_velocity=velocity,
             agent_mass=float(rng.uniform(0.3, 1.0)),
-            agent_material=Material(friction=float(rng.uniform(0.3, 0.7)), restitution=float(rng.uniform(0.3, 0.8)),
-                                    rolling_friction=float(rng.uniform(*rolling)), spinning_friction=0.001),
-            patient=patient, patient_mass=float(rng.uniform(0.8, 2.5)), patient_material=random_material(rng),
-            distractors=distractors, taken=taken,
+            agent_material=Material(
+                friction=float(rng.uniform(0.3, 0.7)),
+                restitution=float(rng.uniform(0.3, 0.8)),
+                rolling_friction=float(rng.uniform(*rolling)),
+                spinning_friction=0.001,
+            ),
+            patient=patient,
+            patient_mass=float(rng.uniform(0.8, 2.5)),
+            patient_material=random_material(rng),
+            distractors=distractors,
+            taken=taken,
         )
 
     def _patient(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return on_floor(world, layout.patient, spot.x, spot.y, mass=layout.patient_mass, color=PATIENT_YELLOW,
-                        material=layout.patient_material, yaw=spot.yaw)
+        return on_floor(
+            world,
+            layout.patient,
+            spot.x,
+            spot.y,
+            mass=layout.patient_mass,
+            color=PATIENT_YELLOW,
+            material=layout.patient_material,
+            yaw=spot.yaw,
+        )
 
     def _lander(self, world: World, lander: _Lander, material: Material) -> int:
         common = {"mass": lander.mass, "color": lander.color, "material": material}
         if lander.kind == "wedge":  # static: a mesh body's centre of mass would sit on its base plane
-            return world.mesh(wedge_mesh(*lander.size), (lander.x, lander.y, 0.0), euler=(0.0, 0.0, lander.yaw),
-                              **{**common, "mass": 0.0})
+            return world.mesh(
+                wedge_mesh(*lander.size),
+                (lander.x, lander.y, 0.0),
+                euler=(0.0, 0.0, lander.yaw),
+                **{**common, "mass": 0.0},
+            )
         if lander.kind == "box":
             return on_floor(world, Part("box", lander.size), lander.x, lander.y, yaw=lander.yaw, **common)
         if lander.kind == "log":
             radius, length, _ = lander.size
-            return world.cylinder(radius, length, (lander.x, lander.y, radius), euler=(np.pi / 2, 0.0, lander.yaw),
-                                  **common)
+            return world.cylinder(
+                radius, length, (lander.x, lander.y, radius), euler=(np.pi / 2, 0.0, lander.yaw), **common
+            )
         return world.sphere(lander.size[0], (lander.x, lander.y, lander.size[0]), **common)
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         landers = [self._lander(world, lander, layout.lander_material) for lander in layout.landers]
-        agent = world.primitive(layout.agent, layout.agent_start, mass=layout.agent_mass, color=AGENT_RED,
-                                euler=layout.agent_euler, material=layout.agent_material)
+        agent = world.primitive(
+            layout.agent,
+            layout.agent_start,
+            mass=layout.agent_mass,
+            color=AGENT_RED,
+            euler=layout.agent_euler,
+            material=layout.agent_material,
+        )
         world.set_velocity(agent, layout.agent_velocity)
         patient = self._patient(world, layout, spot)
         others = {f"lander_{k}": body for k, body in enumerate(landers)}
@@ -166,15 +205,32 @@ class Drop(Scenario):
             others[f"distractor_{k}"] = on_floor(world, part, x, y, mass=mass, color=color, material=material)
             records.append(describe(part, (x, y, 0.0), mass, material))
         return SceneObjects(
-            agent=agent, patient=patient, others=others,
+            agent=agent,
+            patient=patient,
+            others=others,
             params={
-                "landers": [{"kind": lander.kind, "size": list(lander.size), "position": [lander.x, lander.y],
-                             "yaw": lander.yaw, "mass": lander.mass} for lander in layout.landers],
+                "landers": [
+                    {
+                        "kind": lander.kind,
+                        "size": list(lander.size),
+                        "position": [lander.x, lander.y],
+                        "yaw": lander.yaw,
+                        "mass": lander.mass,
+                    }
+                    for lander in layout.landers
+                ],
                 "lander_material": layout.lander_material.params(),
-                "agent": describe(layout.agent, layout.agent_start, layout.agent_mass, layout.agent_material,
-                                  euler=list(layout.agent_euler), velocity=list(layout.agent_velocity)),
-                "patient": describe(layout.patient, (spot.x, spot.y, 0.0), layout.patient_mass,
-                                    layout.patient_material),
+                "agent": describe(
+                    layout.agent,
+                    layout.agent_start,
+                    layout.agent_mass,
+                    layout.agent_material,
+                    euler=list(layout.agent_euler),
+                    velocity=list(layout.agent_velocity),
+                ),
+                "patient": describe(
+                    layout.patient, (spot.x, spot.y, 0.0), layout.patient_mass, layout.patient_material
+                ),
                 "distractors": records,
             },
         )

@@ -11,14 +11,24 @@ lifts a ring over its top.
 The hint places the zone (a flat static slab): the scene is rehearsed (``rehearsal``) and the zone goes where the red
 ring lands after the observed frames (positives), or just beside its path (negatives).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import (AGENT_RED, PATIENT_YELLOW, CameraRig, Material, Part, World, box_stand_in,
-                            ring_parts, wedge_mesh)
+from physion.engine import (
+    AGENT_RED,
+    PATIENT_YELLOW,
+    CameraRig,
+    Material,
+    Part,
+    World,
+    box_stand_in,
+    ring_parts,
+    wedge_mesh,
+)
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, ring_zone_plan
@@ -85,8 +95,18 @@ class Link(Scenario):
             wobble = rng.uniform(-1.0, 1.0, size=2) * room / np.sqrt(2.0)
             z = PLATE_THICKNESS + tube * (2 * k + 1)
             volume = 2.0 * np.pi * radius * (2.0 * tube) ** 2
-            rings.append(_Ring(radius, tube, float(wobble[0]), float(wobble[1]), z, float(rng.uniform(0, np.pi)),
-                               float(density * volume), colors[k]))
+            rings.append(
+                _Ring(
+                    radius,
+                    tube,
+                    float(wobble[0]),
+                    float(wobble[1]),
+                    z,
+                    float(rng.uniform(0, np.pi)),
+                    float(density * volume),
+                    colors[k],
+                )
+            )
         agent_index = count - 1 if rng.random() < 0.7 else int(rng.integers(0, count))
         rings[agent_index].color = AGENT_RED
 
@@ -97,57 +117,102 @@ class Link(Scenario):
         local_x = -0.5 * length + float(rng.uniform(0.1, 0.2)) * length
         slope = np.arctan2(height, length)
         surface = height * (0.5 - local_x / length)
-        start = (ramp_x + local_x + ball_radius * float(np.sin(slope)), float(rng.uniform(-0.6, 0.6)) * radius,
-                 surface + ball_radius * float(np.cos(slope)) + 0.002)
+        start = (
+            ramp_x + local_x + ball_radius * float(np.sin(slope)),
+            float(rng.uniform(-0.6, 0.6)) * radius,
+            surface + ball_radius * float(np.cos(slope)) + 0.002,
+        )
         return _Layout(
-            plate_half=radius + 0.03, pole=pole, base_color=colors[6], rings=rings, agent_index=agent_index,
+            plate_half=radius + 0.03,
+            pole=pole,
+            base_color=colors[6],
+            rings=rings,
+            agent_index=agent_index,
             ring_material=Material(friction=float(rng.uniform(0.2, 0.5)), restitution=0.1),
-            ramp=(length, width, height, ramp_x), ramp_color=colors[8],
-            ball_radius=ball_radius, ball_mass=float(rng.uniform(3.0, 6.0)), ball_start=start,
-            ball_nudge=float(rng.uniform(0.0, 0.4)), ball_color=colors[7],
+            ramp=(length, width, height, ramp_x),
+            ramp_color=colors[8],
+            ball_radius=ball_radius,
+            ball_mass=float(rng.uniform(3.0, 6.0)),
+            ball_start=start,
+            ball_nudge=float(rng.uniform(0.0, 0.4)),
+            ball_color=colors[7],
             zone_half=(float(rng.uniform(0.15, 0.25)), float(rng.uniform(0.15, 0.25)), 0.5 * ZONE_THICKNESS),
         )
 
     def _zone(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return world.box(layout.zone_half, (spot.x, spot.y, layout.zone_half[2]), mass=0.0, color=PATIENT_YELLOW,
-                         euler=(0.0, 0.0, spot.yaw), material=Material(friction=0.6, restitution=0.1))
+        return world.box(
+            layout.zone_half,
+            (spot.x, spot.y, layout.zone_half[2]),
+            mass=0.0,
+            color=PATIENT_YELLOW,
+            euler=(0.0, 0.0, spot.yaw),
+            material=Material(friction=0.6, restitution=0.1),
+        )
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         half = 0.5 * PLATE_THICKNESS
         parts = [Part("box", (layout.plate_half, layout.plate_half, half), offset=(0.0, 0.0, half))]
         if layout.pole is not None:
             pole_radius, pole_height = layout.pole
-            parts.append(Part("cylinder", (pole_radius, pole_height),
-                              offset=(0.0, 0.0, PLATE_THICKNESS + 0.5 * pole_height)))
-        base = world.compound(parts, (0.0, 0.0, 0.0), mass=0.0, color=layout.base_color,
-                              material=Material(friction=0.5, restitution=0.1))
+            parts.append(
+                Part("cylinder", (pole_radius, pole_height), offset=(0.0, 0.0, PLATE_THICKNESS + 0.5 * pole_height))
+            )
+        base = world.compound(
+            parts, (0.0, 0.0, 0.0), mass=0.0, color=layout.base_color, material=Material(friction=0.5, restitution=0.1)
+        )
         rings = []
         for ring in layout.rings:
             parts = ring_parts(ring.radius, ring.tube)
-            rings.append(world.compound(parts, (ring.x, ring.y, ring.z), mass=ring.mass, color=ring.color,
-                                        euler=(0.0, 0.0, ring.yaw), material=layout.ring_material,
-                                        visual_parts=[box_stand_in(part) for part in parts]))
+            rings.append(
+                world.compound(
+                    parts,
+                    (ring.x, ring.y, ring.z),
+                    mass=ring.mass,
+                    color=ring.color,
+                    euler=(0.0, 0.0, ring.yaw),
+                    material=layout.ring_material,
+                    visual_parts=[box_stand_in(part) for part in parts],
+                )
+            )
         patient = self._zone(world, layout, spot)
         length, width, height, ramp_x = layout.ramp
-        ramp = world.mesh(wedge_mesh(length, width, height), (ramp_x, 0.0, 0.0), mass=0.0, color=layout.ramp_color,
-                          material=Material(friction=0.8, restitution=0.1))
-        ball = world.sphere(layout.ball_radius, layout.ball_start, mass=layout.ball_mass, color=layout.ball_color,
-                            material=Material(friction=0.6, restitution=0.2, rolling_friction=0.001,
-                                              spinning_friction=0.001))
+        ramp = world.mesh(
+            wedge_mesh(length, width, height),
+            (ramp_x, 0.0, 0.0),
+            mass=0.0,
+            color=layout.ramp_color,
+            material=Material(friction=0.8, restitution=0.1),
+        )
+        ball = world.sphere(
+            layout.ball_radius,
+            layout.ball_start,
+            mass=layout.ball_mass,
+            color=layout.ball_color,
+            material=Material(friction=0.6, restitution=0.2, rolling_friction=0.001, spinning_friction=0.001),
+        )
         others = {"ball": ball, "base": base, "ramp": ramp}
         others.update({f"link_{k}": body for k, body in enumerate(rings) if k != layout.agent_index})
         return SceneObjects(
-            agent=rings[layout.agent_index], patient=patient, others=others, visible=("ball",),
+            agent=rings[layout.agent_index],
+            patient=patient,
+            others=others,
+            visible=("ball",),
             pushes=[Push(ball, impulse=(layout.ball_mass * layout.ball_nudge, 0.0, 0.0))],
             params={
-                "rings": [{"radius": r.radius, "tube": r.tube, "position": [r.x, r.y, r.z], "yaw": r.yaw,
-                           "mass": r.mass} for r in layout.rings],
+                "rings": [
+                    {"radius": r.radius, "tube": r.tube, "position": [r.x, r.y, r.z], "yaw": r.yaw, "mass": r.mass}
+                    for r in layout.rings
+                ],
                 "agent_level": layout.agent_index,
                 "pole": None if layout.pole is None else {"radius": layout.pole[0], "height": layout.pole[1]},
                 "plate_half_width": layout.plate_half,
                 "ring_material": layout.ring_material.params(),
-                "ball": {"radius": layout.ball_radius, "mass": layout.ball_mass, "start": list(layout.ball_start),
-                         "nudge_speed": layout.ball_nudge},
+                "ball": {
+                    "radius": layout.ball_radius,
+                    "mass": layout.ball_mass,
+                    "start": list(layout.ball_start),
+                    "nudge_speed": layout.ball_nudge,
+                },
                 "ramp": dict(zip(("length", "width", "height", "x"), layout.ramp)),
                 "zone_half_extents": list(layout.zone_half),
             },

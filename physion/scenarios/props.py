@@ -1,4 +1,5 @@
 """Small helpers shared by the built-in scenarios: random primitives, materials, and placing them on the floor."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -9,14 +10,17 @@ from physion.engine import Material, Part, World
 from physion.engine.shapes import Vec3
 
 
-def random_solid(rng: np.random.Generator, half_size: tuple[float, float],
-                 shapes: Sequence[str] = ("box", "cylinder", "sphere")) -> Part:
+def random_solid(
+    rng: np.random.Generator, half_size: tuple[float, float], shapes: Sequence[str] = ("box", "cylinder", "sphere")
+) -> Part:
     """A box, upright cylinder or sphere whose half width is drawn from ``half_size`` (metres)."""
     kind = shapes[int(rng.integers(len(shapes)))]
     s = float(rng.uniform(*half_size))
     if kind == "box":
-        return Part("box", (s * float(rng.uniform(0.85, 1.15)), s * float(rng.uniform(0.85, 1.15)),
-                            s * float(rng.uniform(0.85, 1.3))))
+        return Part(
+            "box",
+            (s * float(rng.uniform(0.85, 1.15)), s * float(rng.uniform(0.85, 1.15)), s * float(rng.uniform(0.85, 1.3))),
+        )
     if kind == "cylinder":
         return Part("cylinder", (s, 2.0 * s * float(rng.uniform(0.85, 1.4))))
     if kind == "sphere":
@@ -40,29 +44,60 @@ def half_width(part: Part) -> float:
     return float(part.size[0])
 
 
-def random_material(rng: np.random.Generator, friction: tuple[float, float] = (0.3, 0.7),
-                    restitution: tuple[float, float] = (0.1, 0.5), rolling: float = 0.002) -> Material:
+def random_material(
+    rng: np.random.Generator,
+    friction: tuple[float, float] = (0.3, 0.7),
+    restitution: tuple[float, float] = (0.1, 0.5),
+    rolling: float = 0.002,
+) -> Material:
     """Friction and restitution drawn uniformly; a little rolling friction so spheres come to rest."""
-    return Material(friction=float(rng.uniform(*friction)), restitution=float(rng.uniform(*restitution)),
-                    rolling_friction=rolling, spinning_friction=0.001)
+    return Material(
+        friction=float(rng.uniform(*friction)),
+        restitution=float(rng.uniform(*restitution)),
+        rolling_friction=rolling,
+        spinning_friction=0.001,
+    )
 
 
-def on_floor(world: World, part: Part, x: float, y: float, *, mass: float, color: Sequence[float],
-             material: Material, yaw: float = 0.0, z: float = 0.0) -> int:
+def on_floor(
+    world: World,
+    part: Part,
+    x: float,
+    y: float,
+    *,
+    mass: float,
+    color: Sequence[float],
+    material: Material,
+    yaw: float = 0.0,
+    z: float = 0.0,
+) -> int:
     """``part`` standing upright with its bottom at height ``z`` (default: on the floor)."""
-    return world.primitive(part, (x, y, z + half_height(part)), mass=mass, color=color, material=material,
-                           euler=(0.0, 0.0, yaw))
+    return world.primitive(
+        part, (x, y, z + half_height(part)), mass=mass, color=color, material=material, euler=(0.0, 0.0, yaw)
+    )
 
 
 def describe(part: Part, position: Vec3 | Sequence[float], mass: float, material: Material, **extra) -> dict:
     """A json-friendly record of one body's drawn parameters."""
-    return {"shape": part.shape, "size": [float(s) for s in part.size], "position": [float(v) for v in position],
-            "mass": float(mass), **material.params(), **extra}
+    return {
+        "shape": part.shape,
+        "size": [float(s) for s in part.size],
+        "position": [float(v) for v in position],
+        "mass": float(mass),
+        **material.params(),
+        **extra,
+    }
 
 
-def free_spot(rng: np.random.Generator, taken: list[tuple[float, float, float]], radius: float,
-              x_range: tuple[float, float], y_range: tuple[float, float], clearance: float = 0.05,
-              tries: int = 40) -> tuple[float, float] | None:
+def free_spot(
+    rng: np.random.Generator,
+    taken: list[tuple[float, float, float]],
+    radius: float,
+    x_range: tuple[float, float],
+    y_range: tuple[float, float],
+    clearance: float = 0.05,
+    tries: int = 40,
+) -> tuple[float, float] | None:
     """A uniform (x, y) in the ranges whose disc of ``radius`` keeps ``clearance`` from every (x, y, r) in ``taken``.
 
     Returns None when ``tries`` draws all collide (the caller then places fewer objects); appends the spot to ``taken``.

@@ -13,6 +13,7 @@ The trial's label still comes from its own simulation's contacts. Before the age
 simulations are the same (same bodies in the same order; a static patient elsewhere changes nothing), so the
 rehearsal predicts the first touch well.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -107,20 +108,24 @@ class Rehearsal:
         for ghost in ghosts:
             p.setCollisionFilterGroupMask(ghost, -1, 0, 0, physicsClientId=client)
         boxes = np.array([p.getAABB(ghost, physicsClientId=client) for ghost in ghosts]).reshape(-1, 2, 3)
-        blocked = [bool(np.any(np.all((box[0] < self.start_boxes[:, 1]) & (self.start_boxes[:, 0] < box[1]), axis=1)))
-                   for box in boxes]
+        blocked = [
+            bool(np.any(np.all((box[0] < self.start_boxes[:, 1]) & (self.start_boxes[:, 0] < box[1]), axis=1)))
+            for box in boxes
+        ]
         first: list[int | None] = [None] * len(spots)
         closest = np.full(len(spots), np.inf)
         track = self.track
         for t in range(len(track.positions)):
             # Gap between bounding boxes: a cheap lower bound that spares the exact query for far ghosts.
-            gaps = np.linalg.norm(np.maximum(0.0, np.maximum(boxes[:, 0] - track.high[t], track.low[t] - boxes[:, 1])),
-                                  axis=1)
+            gaps = np.linalg.norm(
+                np.maximum(0.0, np.maximum(boxes[:, 0] - track.high[t], track.low[t] - boxes[:, 1])), axis=1
+            )
             near = np.flatnonzero(gaps < REPORT_DISTANCE)
             if not len(near):
                 continue
-            p.resetBasePositionAndOrientation(agent, track.positions[t].tolist(), track.orientations[t].tolist(),
-                                              physicsClientId=client)
+            p.resetBasePositionAndOrientation(
+                agent, track.positions[t].tolist(), track.orientations[t].tolist(), physicsClientId=client
+            )
             for k in near:
                 points = p.getClosestPoints(agent, ghosts[k], REPORT_DISTANCE, physicsClientId=client)
                 if not points:
@@ -149,8 +154,16 @@ def choose_spot(rng: np.random.Generator, outcomes: Sequence[SpotOutcome], want_
     return good[int(rng.integers(len(good)))].spot
 
 
-def floor_spots(rng: np.random.Generator, track: Track, want_label: bool, reach: float, camera: Camera | None,
-                count: int = 24, low: float = 0.08, within: float = np.inf) -> list[Spot]:
+def floor_spots(
+    rng: np.random.Generator,
+    track: Track,
+    want_label: bool,
+    reach: float,
+    camera: Camera | None,
+    count: int = 24,
+    low: float = 0.08,
+    within: float = np.inf,
+) -> list[Spot]:
     """Candidate spots for a patient of horizontal radius ``reach`` standing on the floor, within ``within`` metres
     of the origin (far spots look tiny) and in ``camera``'s view (None: for scenes whose camera follows the patient).
 
@@ -170,16 +183,22 @@ def floor_spots(rng: np.random.Generator, track: Track, want_label: bool, reach:
             t = int(rng.choice(landing))
             forward = heading[t] / max(float(np.linalg.norm(heading[t])), 1e-9)
             side = np.array([-forward[1], forward[0]])
-            centre = (track.positions[t, :2] + forward * reach * rng.uniform(0.3, 1.0)
-                      + side * reach * rng.uniform(-0.5, 0.5))
+            centre = (
+                track.positions[t, :2] + forward * reach * rng.uniform(0.3, 1.0) + side * reach * rng.uniform(-0.5, 0.5)
+            )
             spots.append(Spot(float(centre[0]), float(centre[1]), float(rng.uniform(0, np.pi))))
     else:
         for _ in range(count):
             anchor = track.positions[int(rng.choice(np.flatnonzero(late))), :2]
             angle = rng.uniform(0.0, 2.0 * np.pi)
             distance = reach + rng.uniform(0.1, 0.45)
-            spots.append(Spot(float(anchor[0] + distance * np.cos(angle)),
-                              float(anchor[1] + distance * np.sin(angle)), float(rng.uniform(0, np.pi))))
+            spots.append(
+                Spot(
+                    float(anchor[0] + distance * np.cos(angle)),
+                    float(anchor[1] + distance * np.sin(angle)),
+                    float(rng.uniform(0, np.pi)),
+                )
+            )
     spots = [spot for spot in spots if np.hypot(spot.x, spot.y) <= within]
     return spots if camera is None else in_view(spots, camera)
 
@@ -209,8 +228,9 @@ class Plan:
     default: Spot
 
 
-def floor_patient_plan(scenario: "Scenario", layout, rng: np.random.Generator, x_range: tuple[float, float],
-                       y_range: tuple[float, float]) -> Plan:
+def floor_patient_plan(
+    scenario: "Scenario", layout, rng: np.random.Generator, x_range: tuple[float, float], y_range: tuple[float, float]
+) -> Plan:
     """The plan of a scene whose patient stands on the floor: a free spot in ``x_range`` x ``y_range`` by default,
     rehearsed floor spots under a hint. ``layout`` has ``patient`` (a Part) and ``taken`` (occupied discs);
     ``scenario`` builds with ``_place(world, layout, spot)`` and ``_patient(world, layout, spot)``."""
@@ -222,7 +242,9 @@ def floor_patient_plan(scenario: "Scenario", layout, rng: np.random.Generator, x
     return Plan(
         build_at=lambda w, at: scenario._place(w, layout, at),
         make_patient=lambda w, at: scenario._patient(w, layout, at),
-        propose=lambda r, track, want: floor_spots(r, track, want, reach, camera, low=2.0 * half_height(layout.patient)),
+        propose=lambda r, track, want: floor_spots(
+            r, track, want, reach, camera, low=2.0 * half_height(layout.patient)
+        ),
         default=Spot(*spot, float(rng.uniform(0, np.pi))),
     )
 
@@ -243,8 +265,14 @@ def ring_zone_plan(scenario: "Scenario", layout, rng: np.random.Generator, inner
     )
 
 
-def build_with_patient(scenario: "Scenario", world: World, rng: np.random.Generator, want_label: bool | None,
-                       draw: Callable[[], Plan], attempts: int = 3) -> "SceneObjects":
+def build_with_patient(
+    scenario: "Scenario",
+    world: World,
+    rng: np.random.Generator,
+    want_label: bool | None,
+    draw: Callable[[], Plan],
+    attempts: int = 3,
+) -> "SceneObjects":
     """Build a scene in ``world`` with the patient at a spot that follows the hint.
 
     Without a hint: one ``draw()``, patient at its default spot. With one: up to ``attempts`` layouts are drawn and
@@ -266,6 +294,11 @@ def build_with_patient(scenario: "Scenario", world: World, rng: np.random.Genera
             break
         spot, placement = plan.default, "random: no rehearsed spot fits"
     scene = plan.build_at(world, spot)
-    scene.params.update({"patient_spot": {"x": spot.x, "y": spot.y, "yaw": spot.yaw}, "placement": placement,
-                         "layouts_rehearsed": tried})
+    scene.params.update(
+        {
+            "patient_spot": {"x": spot.x, "y": spot.y, "yaw": spot.yaw},
+            "placement": placement,
+            "layouts_rehearsed": tried,
+        }
+    )
     return scene

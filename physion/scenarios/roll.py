@@ -7,6 +7,7 @@ obstacle that can deflect or stop it, a distractor or two, and the yellow patien
 The hint places the patient: the run is rehearsed (``rehearsal``) and the patient goes where the agent arrives only
 after the observed frames (positives), or just beside its path (negatives).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -18,7 +19,6 @@ from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
 from physion.scenarios.props import describe, free_spot, half_width, on_floor, random_material
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_patient_plan
-
 
 
 @dataclass
@@ -68,12 +68,18 @@ class Roll(Scenario):
             agent, euler, lift = Part("box", (size, size, size)), (0.0, float(slope), 0.0), size
         centre = np.array([x, float(rng.uniform(-0.15, 0.15)) * width, surface]) + (lift + 0.002) * normal
         friction = float(rng.uniform(0.03, 0.12)) if kind == "box" else float(rng.uniform(0.4, 0.8))
-        agent_material = Material(friction=friction, restitution=float(rng.uniform(0.1, 0.4)),
-                                  rolling_friction=float(rng.uniform(0.0005, 0.002)), spinning_friction=0.001)
+        agent_material = Material(
+            friction=friction,
+            restitution=float(rng.uniform(0.1, 0.4)),
+            rolling_friction=float(rng.uniform(0.0005, 0.002)),
+            spinning_friction=0.001,
+        )
 
-        patient = (Part("box", tuple(float(v) for v in rng.uniform([0.1, 0.1, 0.08], [0.18, 0.18, 0.2])))
-                   if rng.random() < 0.5 else Part("cylinder", (float(rng.uniform(0.1, 0.16)),
-                                                                float(rng.uniform(0.16, 0.4)))))
+        patient = (
+            Part("box", tuple(float(v) for v in rng.uniform([0.1, 0.1, 0.08], [0.18, 0.18, 0.2])))
+            if rng.random() < 0.5
+            else Part("cylinder", (float(rng.uniform(0.1, 0.16)), float(rng.uniform(0.16, 0.4))))
+        )
         extras = []
         taken = [(0.0, 0.0, 0.5 * np.hypot(length, width))]
         if rng.random() < 0.4:  # an obstacle on the way down (independent of the wanted label, so not a shortcut)
@@ -85,26 +91,54 @@ class Roll(Scenario):
             part = Part("cylinder", (float(rng.uniform(0.06, 0.12)), float(rng.uniform(0.15, 0.4))))
             spot = free_spot(rng, taken, half_width(part), (0.0, 2.3), (0.6, 1.0) if k % 2 else (-1.0, -0.6))
             if spot is not None:
-                extras.append((f"distractor_{k}", part, *spot, float(rng.uniform(0.5, 2.0)), random_material(rng),
-                               colors[2 + k]))
+                extras.append(
+                    (f"distractor_{k}", part, *spot, float(rng.uniform(0.5, 2.0)), random_material(rng), colors[2 + k])
+                )
         return _Layout(
-            ramp=(length, width, height), ramp_color=colors[0], agent=agent, agent_euler=euler,
-            agent_start=tuple(float(v) for v in centre), agent_mass=float(rng.uniform(0.3, 1.0)),
-            agent_material=agent_material, nudge=float(rng.uniform(0.0, 0.3)), patient=patient,
-            patient_mass=float(rng.uniform(0.5, 2.0)), patient_material=random_material(rng), extras=extras,
+            ramp=(length, width, height),
+            ramp_color=colors[0],
+            agent=agent,
+            agent_euler=euler,
+            agent_start=tuple(float(v) for v in centre),
+            agent_mass=float(rng.uniform(0.3, 1.0)),
+            agent_material=agent_material,
+            nudge=float(rng.uniform(0.0, 0.3)),
+            patient=patient,
+            patient_mass=float(rng.uniform(0.5, 2.0)),
+            patient_material=random_material(rng),
+            extras=extras,
             taken=taken,
         )
 
     def _patient(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return on_floor(world, layout.patient, spot.x, spot.y, mass=layout.patient_mass, color=PATIENT_YELLOW,
-                        material=layout.patient_material, yaw=spot.yaw)
+        return on_floor(
+            world,
+            layout.patient,
+            spot.x,
+            spot.y,
+            mass=layout.patient_mass,
+            color=PATIENT_YELLOW,
+            material=layout.patient_material,
+            yaw=spot.yaw,
+        )
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         length, width, height = layout.ramp
-        ramp = world.mesh(wedge_mesh(length, width, height), (0.0, 0.0, 0.0), mass=0.0, color=layout.ramp_color,
-                          material=Material(friction=0.8, restitution=0.1))
-        agent = world.primitive(layout.agent, layout.agent_start, mass=layout.agent_mass, color=AGENT_RED,
-                                euler=layout.agent_euler, material=layout.agent_material)
+        ramp = world.mesh(
+            wedge_mesh(length, width, height),
+            (0.0, 0.0, 0.0),
+            mass=0.0,
+            color=layout.ramp_color,
+            material=Material(friction=0.8, restitution=0.1),
+        )
+        agent = world.primitive(
+            layout.agent,
+            layout.agent_start,
+            mass=layout.agent_mass,
+            color=AGENT_RED,
+            euler=layout.agent_euler,
+            material=layout.agent_material,
+        )
         patient = self._patient(world, layout, spot)
         others, records = {"ramp": ramp}, []
         for name, part, x, y, mass, material, color in layout.extras:
@@ -113,14 +147,18 @@ class Roll(Scenario):
         slope = np.arctan2(height, length)
         down = layout.agent_mass * layout.nudge * np.array([np.cos(slope), 0.0, -np.sin(slope)])
         return SceneObjects(
-            agent=agent, patient=patient, others=others,
+            agent=agent,
+            patient=patient,
+            others=others,
             pushes=[Push(agent, impulse=tuple(float(v) for v in down))],
             params={
                 "ramp": {"length": length, "width": width, "height": height},
-                "agent": describe(layout.agent, layout.agent_start, layout.agent_mass, layout.agent_material,
-                                  nudge=layout.nudge),
-                "patient": describe(layout.patient, (spot.x, spot.y, 0.0), layout.patient_mass,
-                                    layout.patient_material),
+                "agent": describe(
+                    layout.agent, layout.agent_start, layout.agent_mass, layout.agent_material, nudge=layout.nudge
+                ),
+                "patient": describe(
+                    layout.patient, (spot.x, spot.y, 0.0), layout.patient_mass, layout.patient_material
+                ),
                 "extras": records,
             },
         )

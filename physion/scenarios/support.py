@@ -8,6 +8,7 @@ off, lose its top, or collapse; where the red piece lands depends on the tower's
 The hint places the zone: candidate spots around the tower are rehearsed (``rehearsal``) and one where the red piece
 lands after the observed frames (positives) or that it passes close by without touching (negatives) is chosen.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -70,12 +71,24 @@ class Support(Scenario):
         for k in range(count):
             width = float(rng.uniform(0.07, 0.13))
             height = float(rng.uniform(0.06, 0.13))
-            part = (Part("box", (width * float(rng.uniform(0.8, 1.2)), width * float(rng.uniform(0.8, 1.2)), height))
-                    if rng.random() < 0.65 else Part("cylinder", (width, 2.0 * height)))
+            part = (
+                Part("box", (width * float(rng.uniform(0.8, 1.2)), width * float(rng.uniform(0.8, 1.2)), height))
+                if rng.random() < 0.65
+                else Part("cylinder", (width, 2.0 * height))
+            )
             jitter = 0.3 * width * rng.uniform(-1.0, 1.0, size=2) if k else np.zeros(2)
             volume = 8.0 * width * width * height
-            pieces.append(_Piece(part, float(jitter[0]), float(jitter[1]), z, float(rng.uniform(0.0, np.pi)),
-                                 density * volume, colors[k]))
+            pieces.append(
+                _Piece(
+                    part,
+                    float(jitter[0]),
+                    float(jitter[1]),
+                    z,
+                    float(rng.uniform(0.0, np.pi)),
+                    density * volume,
+                    colors[k],
+                )
+            )
             z += 2.0 * half_height(part)
         agent_index = count - 1 if rng.random() < 0.75 else int(rng.integers(1, count))
         pieces[agent_index].color = AGENT_RED
@@ -94,22 +107,52 @@ class Support(Scenario):
             if spot is not None:
                 distractors.append((part, *spot, float(rng.uniform(0.5, 2.0)), random_material(rng), colors[7 + k]))
         return _Layout(
-            pieces=pieces, agent_index=agent_index, material=material, ball_radius=ball_radius,
-            ball_mass=float(rng.uniform(4.0, 8.0)), ball_start=(-run_up, offset), ball_speed=speed,
+            pieces=pieces,
+            agent_index=agent_index,
+            material=material,
+            ball_radius=ball_radius,
+            ball_mass=float(rng.uniform(4.0, 8.0)),
+            ball_start=(-run_up, offset),
+            ball_speed=speed,
             ball_material=Material(friction=0.5, restitution=0.2, rolling_friction=0.002, spinning_friction=0.001),
-            ball_color=colors[6], zone_half=zone_half, distractors=distractors,
+            ball_color=colors[6],
+            zone_half=zone_half,
+            distractors=distractors,
         )
 
     def _zone(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return world.box(layout.zone_half, (spot.x, spot.y, layout.zone_half[2]), mass=0.0, color=PATIENT_YELLOW,
-                         euler=(0.0, 0.0, spot.yaw), material=Material(friction=0.6, restitution=0.1))
+        return world.box(
+            layout.zone_half,
+            (spot.x, spot.y, layout.zone_half[2]),
+            mass=0.0,
+            color=PATIENT_YELLOW,
+            euler=(0.0, 0.0, spot.yaw),
+            material=Material(friction=0.6, restitution=0.1),
+        )
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
-        bodies = [on_floor(world, piece.part, piece.x, piece.y, z=piece.z, mass=piece.mass, color=piece.color,
-                           material=layout.material, yaw=piece.yaw) for piece in layout.pieces]
+        bodies = [
+            on_floor(
+                world,
+                piece.part,
+                piece.x,
+                piece.y,
+                z=piece.z,
+                mass=piece.mass,
+                color=piece.color,
+                material=layout.material,
+                yaw=piece.yaw,
+            )
+            for piece in layout.pieces
+        ]
         patient = self._zone(world, layout, spot)
-        ball = world.sphere(layout.ball_radius, (*layout.ball_start, layout.ball_radius), mass=layout.ball_mass,
-                            color=layout.ball_color, material=layout.ball_material)
+        ball = world.sphere(
+            layout.ball_radius,
+            (*layout.ball_start, layout.ball_radius),
+            mass=layout.ball_mass,
+            color=layout.ball_color,
+            material=layout.ball_material,
+        )
         others = {"ball": ball}
         others.update({f"block_{k}": body for k, body in enumerate(bodies) if k != layout.agent_index})
         records = []
@@ -119,14 +162,24 @@ class Support(Scenario):
         # The ball rolls along +x, on a line ``ball_start[1]`` to the side of the tower's axis.
         impulse = (layout.ball_mass * layout.ball_speed, 0.0)
         return SceneObjects(
-            agent=bodies[layout.agent_index], patient=patient, others=others, visible=("ball",),
+            agent=bodies[layout.agent_index],
+            patient=patient,
+            others=others,
+            visible=("ball",),
             pushes=[Push(ball, impulse=(float(impulse[0]), float(impulse[1]), 0.0))],
             params={
-                "tower": [describe(piece.part, (piece.x, piece.y, piece.z), piece.mass, layout.material,
-                                   yaw=piece.yaw) for piece in layout.pieces],
+                "tower": [
+                    describe(piece.part, (piece.x, piece.y, piece.z), piece.mass, layout.material, yaw=piece.yaw)
+                    for piece in layout.pieces
+                ],
                 "agent_level": layout.agent_index,
-                "ball": describe(Part("sphere", (layout.ball_radius,)), (*layout.ball_start, 0.0), layout.ball_mass,
-                                 layout.ball_material, speed=layout.ball_speed),
+                "ball": describe(
+                    Part("sphere", (layout.ball_radius,)),
+                    (*layout.ball_start, 0.0),
+                    layout.ball_mass,
+                    layout.ball_material,
+                    speed=layout.ball_speed,
+                ),
                 "zone_half_extents": list(layout.zone_half),
                 "distractors": records,
             },

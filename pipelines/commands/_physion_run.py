@@ -1,4 +1,5 @@
 """Arguments and context shared by ``run`` and the per-stage commands."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,14 @@ from pipelines.stages.context import RunContext
 def add_config_arguments(p) -> None:
     p.add_argument("config", type=Path, help="YAML run config (see configs/)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<config name>)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set pretrain.steps=100 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set pretrain.steps=100 (repeatable)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
 
 
@@ -31,12 +38,18 @@ def stage_command(stage: str, shardable: bool = False):
     def add_arguments(p) -> None:
         add_config_arguments(p)
         if shardable:
-            p.add_argument("--shard", type=str, default=None, metavar="I/N",
-                           help="only work units I, I+N, I+2N, ... (array jobs; the stage completes once all ran)")
+            p.add_argument(
+                "--shard",
+                type=str,
+                default=None,
+                metavar="I/N",
+                help="only work units I, I+N, I+2N, ... (array jobs; the stage completes once all ran)",
+            )
 
     def run(args) -> int:
         from physion.generation.plan import parse_shard
         from pipelines.stages.runner import run_stage
+
         try:
             shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
         except ValueError as err:

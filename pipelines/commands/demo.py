@@ -1,6 +1,7 @@
 """`vdt-physion demo`: the CPU quickstart of the VDT core. Trains a small VDT with unified mask modeling on
 moving-disc videos, then predicts held-out continuations from their first frames and writes a rollout strip
 (given | predicted | true) and the measured error against the copy-the-last-frame baseline."""
+
 from __future__ import annotations
 
 import logging
@@ -39,15 +40,27 @@ def add_arguments(p) -> None:
 
 
 def toy_clips(args, batch: int, generator: torch.Generator) -> torch.Tensor:
-    return moving_shapes(batch, args.frames, args.size, radius=args.size * 0.15, max_speed=args.size / 8,
-                         bounce=False, generator=generator)
+    return moving_shapes(
+        batch,
+        args.frames,
+        args.size,
+        radius=args.size * 0.15,
+        max_speed=args.size / 8,
+        bounce=False,
+        generator=generator,
+    )
 
 
 def train(args, model: VDT, ckpt: Path) -> VDT:
     """Train (resuming from ``ckpt`` when it holds an unfinished run); returns the EMA model."""
     diffusion = GaussianDiffusion.linear(1000)
-    masks = MaskGenerator(args.frames, args.size, args.size, n_given=args.given,
-                          weights={"predict": 0.7, "interpolation": 0.1, "backward": 0.1, "spatial_temporal": 0.1})
+    masks = MaskGenerator(
+        args.frames,
+        args.size,
+        args.size,
+        n_given=args.given,
+        weights={"predict": 0.7, "interpolation": 0.1, "backward": 0.1, "spatial_temporal": 0.1},
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     warmup = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / 100))
     ema = make_ema(model)
@@ -72,8 +85,12 @@ def train(args, model: VDT, ckpt: Path) -> VDT:
         update_ema(ema, model, decay=0.0 if step < 100 else 0.995)
         bar.set_postfix(loss=f"{result.loss.item():.4f}")
         if (step + 1) % 250 == 0 or step + 1 == args.steps:
-            save_model(ckpt, model, ema=ema, extra={"step": step + 1, "optimizer": opt.state_dict(),
-                                                      "scheduler": warmup.state_dict()})
+            save_model(
+                ckpt,
+                model,
+                ema=ema,
+                extra={"step": step + 1, "optimizer": opt.state_dict(), "scheduler": warmup.state_dict()},
+            )
     return ema
 
 
@@ -90,14 +107,22 @@ def centroids(video: torch.Tensor) -> torch.Tensor:
 def evaluate(args, model: VDT) -> tuple[dict, torch.Tensor, torch.Tensor]:
     videos = toy_clips(args, args.eval_videos, torch.Generator().manual_seed(10_000 + args.seed))
     diffusion = GaussianDiffusion.linear(1000).respace(f"ddim{args.sampling_steps}")
-    pred = complete(model, diffusion, videos, "predict", n_given=args.given, clip_range=(-1.0, 1.0),
-                    generator=torch.Generator().manual_seed(1), progress=True)
-    future, last = videos[:, args.given:], videos[:, args.given - 1: args.given]
+    pred = complete(
+        model,
+        diffusion,
+        videos,
+        "predict",
+        n_given=args.given,
+        clip_range=(-1.0, 1.0),
+        generator=torch.Generator().manual_seed(1),
+        progress=True,
+    )
+    future, last = videos[:, args.given :], videos[:, args.given - 1 : args.given]
     truth_c = centroids(future)
     metrics = {
-        "mse_model": float(((pred[:, args.given:] - future) ** 2).mean()),
+        "mse_model": float(((pred[:, args.given :] - future) ** 2).mean()),
         "mse_copy_last": float(((last - future) ** 2).mean()),
-        "position_error_px_model": float((centroids(pred[:, args.given:]) - truth_c).norm(dim=-1).mean()),
+        "position_error_px_model": float((centroids(pred[:, args.given :]) - truth_c).norm(dim=-1).mean()),
         "position_error_px_copy_last": float((centroids(last).expand_as(truth_c) - truth_c).norm(dim=-1).mean()),
     }
     return metrics, videos, pred
@@ -109,8 +134,16 @@ def run(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.pt"
     started = time.time()
-    model = VDT(input_size=args.size, patch_size=2, in_channels=3, hidden_size=64, depth=2, num_heads=4,
-                num_frames=args.frames, num_classes=1)
+    model = VDT(
+        input_size=args.size,
+        patch_size=2,
+        in_channels=3,
+        hidden_size=64,
+        depth=2,
+        num_heads=4,
+        num_frames=args.frames,
+        num_classes=1,
+    )
     done = ckpt.is_file() and int(read_checkpoint(ckpt)["step"]) >= args.steps
     ema = load_model(ckpt).eval() if done else train(args, model, ckpt)
     metrics, videos, pred = evaluate(args, ema)
@@ -118,11 +151,21 @@ def run(args) -> int:
     for i in range(4):
         rows += [(f"true #{i}", videos[i]), (f"predicted #{i}", pred[i])]
     strip = video_strip(rows, out / "prediction_strip.png", given=args.given, scale=8)
-    metrics.update(steps=args.steps, seconds=round(time.time() - started, 1), frames=args.frames, given=args.given,
-                   size=args.size, params=sum(p.numel() for p in ema.parameters()))
+    metrics.update(
+        steps=args.steps,
+        seconds=round(time.time() - started, 1),
+        frames=args.frames,
+        given=args.given,
+        size=args.size,
+        params=sum(p.numel() for p in ema.parameters()),
+    )
     write_json_atomic(out / "metrics.json", metrics)
-    log.info("prediction MSE %.4f vs copy-last %.4f; disc position error %.2f px vs copy-last %.2f px",
-             metrics["mse_model"], metrics["mse_copy_last"], metrics["position_error_px_model"],
-             metrics["position_error_px_copy_last"])
+    log.info(
+        "prediction MSE %.4f vs copy-last %.4f; disc position error %.2f px vs copy-last %.2f px",
+        metrics["mse_model"],
+        metrics["mse_copy_last"],
+        metrics["position_error_px_model"],
+        metrics["position_error_px_copy_last"],
+    )
     log.info("wrote %s, %s and %s", strip, out / "metrics.json", ckpt)
     return 0

@@ -3,6 +3,7 @@
 Generates readout and test trials of the user's scenario (a plugin spec, ``module:Class`` or ``file.py:Class``)
 into ``DIR/evaluate/<Scenario>/`` and runs rollout, extract, readout and report there with the run's pretrained
 VDT and slot module; nothing is retrained."""
+
 from __future__ import annotations
 
 import logging
@@ -36,10 +37,14 @@ def evaluation_context(args):
     group = args.model or (models[0] if len(models) == 1 else None)
     if group not in models:
         raise ConfigError(f"{args.run} has the pretrained models {models}; choose one with --model")
-    counts = {"training": 0, "readout": args.readout or parent.data.counts["readout"],
-              "test": args.test or parent.data.counts["test"]}
-    data = parent.data.model_copy(update={"source": "generate", "store": None, "scenarios": [args.scenario],
-                                          "counts": counts})
+    counts = {
+        "training": 0,
+        "readout": args.readout or parent.data.counts["readout"],
+        "test": args.test or parent.data.counts["test"],
+    }
+    data = parent.data.model_copy(
+        update={"source": "generate", "store": None, "scenarios": [args.scenario], "counts": counts}
+    )
     config = parent.model_copy(update={"data": data, "name": f"{parent.name}-evaluate"})
     ctx = RunContext(config, Path("."), progress=not args.no_progress, pretrain_root=pretrain_root, model_group=group)
     ctx.root = args.run / "evaluate" / ctx.scenario_names()[0]
@@ -48,7 +53,10 @@ def evaluation_context(args):
 
 def run(args) -> int:
     from pipelines.stages.runner import run_pipeline
+
     ctx = evaluation_context(args)
     run_pipeline(ctx)
-    log.info("evaluation of %s with model %r: %s", args.scenario, ctx.model_group, ctx.stage_dir("report") / "report.md")
+    log.info(
+        "evaluation of %s with model %r: %s", args.scenario, ctx.model_group, ctx.stage_dir("report") / "report.md"
+    )
     return 0

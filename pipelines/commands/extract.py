@@ -1,4 +1,5 @@
 """`vdt-physion extract CONFIG --out RUN`: one stage of the Physion pipeline (pipelines/stages/extract.py)."""
+
 from pipelines.commands._physion_run import stage_command
 
 NAME = "extract"

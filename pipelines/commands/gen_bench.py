@@ -1,5 +1,6 @@
 """``vdt-physion gen-bench CONFIG``: generate clips per configured task with a trained VDT and report FVD (or the
 configured network's Fréchet distance) and PSNR / SSIM / MSE, in OUT/results.json and OUT/results.md."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,14 +20,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path, help="a gen config, e.g. configs/gen/builtin_demo.yaml")
     p.add_argument("--checkpoint", type=Path, help="VDT checkpoint (default: the config's, else gen-train's)")
     p.add_argument("--out", type=Path, help="results folder (default: RUN/bench, RUN = the config's out)")
-    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
-                   help="override a config value, e.g. bench.n_fake=256 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. bench.n_fake=256 (repeatable)",
+    )
     p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     p.add_argument("--no-progress", action="store_true")
 
 
 def run(args) -> int:
     cfg = load_config(args.config, GenBenchConfig, args.overrides)
-    run_bench(cfg, str(args.config), checkpoint=args.checkpoint, out=args.out, device=args.device,
-              progress=not args.no_progress)
+    run_bench(
+        cfg,
+        str(args.config),
+        checkpoint=args.checkpoint,
+        out=args.out,
+        device=args.device,
+        progress=not args.no_progress,
+    )
     return 0

@@ -1,5 +1,6 @@
 """``vdt-physion gen-train CONFIG``: train a VDT on a gen config's video folder with the project's one training
 loop (pipelines.training.train_vdt), and record the final checkpoint for gen-bench in RUN/train/trained.json."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,14 @@ log = logging.getLogger(__name__)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path, help="a gen config, e.g. configs/gen/builtin_demo.yaml")
     p.add_argument("--out", type=Path, help="run folder (default: the config's out, else runs/gen/<name>)")
-    p.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
-                   help="override a config value, e.g. pretrain.steps=100 (repeatable)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="overrides",
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. pretrain.steps=100 (repeatable)",
+    )
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -35,14 +42,32 @@ def run(args) -> int:
     if cfg.data.builtin:
         ensure_physion_demo(cfg.data.path, progress=not args.no_progress)
     m = cfg.model
-    dataset = VideoFolder(cfg.data.split_root(cfg.data.train_split), m.num_frames, m.frame_offset, m.resolution,
-                          cfg.data.crop, cfg.data.clips, skip_bad=cfg.data.skip_bad,
-                          group_pattern=cfg.data.group_pattern, seed=cfg.seed, progress=not args.no_progress)
+    dataset = VideoFolder(
+        cfg.data.split_root(cfg.data.train_split),
+        m.num_frames,
+        m.frame_offset,
+        m.resolution,
+        cfg.data.crop,
+        cfg.data.clips,
+        skip_bad=cfg.data.skip_bad,
+        group_pattern=cfg.data.group_pattern,
+        seed=cfg.seed,
+        progress=not args.no_progress,
+    )
     log.info("training on %s", dataset.describe())
     train_dir = cfg.run_dir / "train"
-    checkpoint = train_vdt(dataset, model=cfg.model, latent=cfg.latent, pretrain=cfg.pretrain, out_dir=train_dir,
-                           seed=cfg.seed, progress=not args.no_progress)
-    write_json_atomic(train_dir / TRAINED_MARKER, {"checkpoint": str(checkpoint), "data": dataset.describe(),
-                                                   "split": cfg.data.train_split})
+    checkpoint = train_vdt(
+        dataset,
+        model=cfg.model,
+        latent=cfg.latent,
+        pretrain=cfg.pretrain,
+        out_dir=train_dir,
+        seed=cfg.seed,
+        progress=not args.no_progress,
+    )
+    write_json_atomic(
+        train_dir / TRAINED_MARKER,
+        {"checkpoint": str(checkpoint), "data": dataset.describe(), "split": cfg.data.train_split},
+    )
     log.info("trained %s; gen-bench will use it (%s)", checkpoint, train_dir / TRAINED_MARKER)
     return 0

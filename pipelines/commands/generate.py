@@ -1,4 +1,5 @@
 """``vdt-physion generate``: generate a Physion-style store (or one shard of it), merge shards, write previews."""
+
 from __future__ import annotations
 
 import argparse
@@ -18,29 +19,52 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, type=Path, help="store folder (created; a rerun resumes)")
-    parser.add_argument("--scenario", action="append", dest="scenarios", metavar="NAME",
-                        help="built-in name, module:Class or path/file.py:Class; repeatable (default: all 8 built-ins)")
-    parser.add_argument("--training", type=_count, default=DEFAULT_COUNTS["training"],
-                        help="trials per scenario in the training split")
-    parser.add_argument("--readout", type=_count, default=DEFAULT_COUNTS["readout"],
-                        help="trials per scenario in the readout split")
-    parser.add_argument("--test", type=_count, default=DEFAULT_COUNTS["test"],
-                        help="trials per scenario in the test split")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        dest="scenarios",
+        metavar="NAME",
+        help="built-in name, module:Class or path/file.py:Class; repeatable (default: all 8 built-ins)",
+    )
+    parser.add_argument(
+        "--training", type=_count, default=DEFAULT_COUNTS["training"], help="trials per scenario in the training split"
+    )
+    parser.add_argument(
+        "--readout", type=_count, default=DEFAULT_COUNTS["readout"], help="trials per scenario in the readout split"
+    )
+    parser.add_argument(
+        "--test", type=_count, default=DEFAULT_COUNTS["test"], help="trials per scenario in the test split"
+    )
     parser.add_argument("--resolution", type=_positive, default=128, help="square frame size in pixels")
     parser.add_argument("--frames", type=_positive, default=150, help="video frames per trial (physics and labels)")
-    parser.add_argument("--frame-stride", type=_positive, default=1, metavar="K",
-                        help="render and store only every K-th video frame (e.g. the model's frame offset); "
-                             "labels and first contacts still come from every frame")
+    parser.add_argument(
+        "--frame-stride",
+        type=_positive,
+        default=1,
+        metavar="K",
+        help="render and store only every K-th video frame (e.g. the model's frame offset); "
+        "labels and first contacts still come from every frame",
+    )
     parser.add_argument("--fps", type=_positive, default=30)
     parser.add_argument("--workers", type=_positive, default=2, help="worker processes")
-    parser.add_argument("--shard", type=_shard, metavar="I/N",
-                        help="only this shard of the work, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT")
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="only this shard of the work, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT",
+    )
     parser.add_argument("--seed", type=_count, default=0, help="base seed of every trial seed")
-    parser.add_argument("--max-tries", type=_positive, default=50,
-                        help="seeds tried per trial for a valid trial with the wanted label")
+    parser.add_argument(
+        "--max-tries", type=_positive, default=50, help="seeds tried per trial for a valid trial with the wanted label"
+    )
     parser.add_argument("--preview", action="store_true", help="also write OUT/preview/contact_sheet.png and MP4s")
-    parser.add_argument("--merge", nargs="+", type=Path, metavar="DIR",
-                        help="merge these shard folders into --out instead of generating")
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        type=Path,
+        metavar="DIR",
+        help="merge these shard folders into --out instead of generating",
+    )
     parser.add_argument("--move", action="store_true", help="with --merge: move trial files instead of copying")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (e.g. in batch logs)")
 
@@ -97,9 +121,17 @@ def _generate_or_merge(args: argparse.Namespace) -> dict:
             raise SystemExit("--merge and --shard do not go together: merge writes one unsharded store")
         return merge_shards(args.out, args.merge, move=args.move, progress=not args.no_progress)
     return generate(
-        args.out, args.scenarios, {"training": args.training, "readout": args.readout, "test": args.test},
-        resolution=args.resolution, num_frames=args.frames, fps=args.fps, workers=args.workers,
-        shard=args.shard, seed=args.seed, max_tries=args.max_tries, progress=not args.no_progress,
+        args.out,
+        args.scenarios,
+        {"training": args.training, "readout": args.readout, "test": args.test},
+        resolution=args.resolution,
+        num_frames=args.frames,
+        fps=args.fps,
+        workers=args.workers,
+        shard=args.shard,
+        seed=args.seed,
+        max_tries=args.max_tries,
+        progress=not args.no_progress,
         frame_stride=args.frame_stride,
     )
 
@@ -107,6 +139,12 @@ def _generate_or_merge(args: argparse.Namespace) -> dict:
 def _log_summary(manifest: dict) -> None:
     for split, scenarios in manifest["summary"].items():
         for scenario, s in scenarios.items():
-            log.info("%s/%s: %d trials, %.1f%% positive, %.2f tries per trial, first contact median %s",
-                     split, scenario, s["trials"], 100 * s["positive_fraction"], s["tries_mean"] or 0,
-                     s["first_contact"].get("median", "-"))
+            log.info(
+                "%s/%s: %d trials, %.1f%% positive, %.2f tries per trial, first contact median %s",
+                split,
+                scenario,
+                s["trials"],
+                100 * s["positive_fraction"],
+                s["tries_mean"] or 0,
+                s["first_contact"].get("median", "-"),
+            )

@@ -1,4 +1,5 @@
 """`vdt-physion pretrain CONFIG --out RUN`: one stage of the Physion pipeline (pipelines/stages/pretrain.py)."""
+
 from pipelines.commands._physion_run import stage_command
 
 NAME = "pretrain"

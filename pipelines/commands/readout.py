@@ -1,4 +1,5 @@
 """`vdt-physion readout CONFIG --out RUN`: one stage of the Physion pipeline (pipelines/stages/readout.py)."""
+
 from pipelines.commands._physion_run import stage_command
 
 NAME = "readout"

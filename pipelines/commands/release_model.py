@@ -2,6 +2,7 @@
 stages, in RUN = --run or runs/<name>) and write it as one small file: the EMA weights with their config, latent
 normalisation, diffusion process and provenance (the config and seed that made it). This is how the shipped
 ``models/*.pt`` are made; the same command on the same machine type gives the same file."""
+
 from __future__ import annotations
 
 import logging
@@ -24,12 +25,16 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from pipelines.stages.runner import check_scenarios, run_pipeline
+
     ctx = context_from_args(args)
     preflight(ctx.config, str(args.config))
     check_scenarios(ctx, str(args.config))
     run_pipeline(ctx, last="pretrain")
     source = ctx.stage_dir("pretrain") / args.group / "model.pt"
-    path = release_checkpoint(source, args.release, provenance={"config": dump_config(ctx.config),
-                                                                "command": f"vdt-physion release-model {args.config}"})
+    path = release_checkpoint(
+        source,
+        args.release,
+        provenance={"config": dump_config(ctx.config), "command": f"vdt-physion release-model {args.config}"},
+    )
     log.info("released %s (%.1f MB) from %s", path, path.stat().st_size / 1e6, source)
     return 0

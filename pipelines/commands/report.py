@@ -1,4 +1,5 @@
 """`vdt-physion report CONFIG --out RUN`: one stage of the Physion pipeline (pipelines/stages/report.py)."""
+
 from pipelines.commands._physion_run import stage_command
 
 NAME = "report"

@@ -1,4 +1,5 @@
 """`vdt-physion rollout CONFIG --out RUN`: one stage of the Physion pipeline (pipelines/stages/rollout.py)."""
+
 from pipelines.commands._physion_run import stage_command
 
 NAME = "rollout"

@@ -1,4 +1,5 @@
 """Load YAML into a typed config with errors that name the file and the key; check local paths before any work."""
+
 from __future__ import annotations
 
 import hashlib
@@ -61,10 +62,13 @@ def validate_config(raw: dict, schema: type[T], source: str = "config") -> T:
 
 def preflight(config: BaseModel, source: str = "config") -> None:
     """Fail before any work when a local weights/data path the config names does not exist."""
-    missing = [f"  {key}: {path} does not exist" for key, path in config.required_paths().items()
-               if not Path(path).exists()]
+    missing = [
+        f"  {key}: {path} does not exist" for key, path in config.required_paths().items() if not Path(path).exists()
+    ]
     if missing:
-        raise ConfigError(f"{source}: missing local paths (weights and data are never downloaded)\n" + "\n".join(missing))
+        raise ConfigError(
+            f"{source}: missing local paths (weights and data are never downloaded)\n" + "\n".join(missing)
+        )
 
 
 def dump_config(config: BaseModel) -> str:
@@ -73,6 +77,7 @@ def dump_config(config: BaseModel) -> str:
 
 def section_hash(*parts: object) -> str:
     """A stable short hash of config sections (pydantic models or plain json-able values)."""
-    blob = json.dumps([json.loads(p.model_dump_json()) if isinstance(p, BaseModel) else p for p in parts],
-                      sort_keys=True, default=str)
+    blob = json.dumps(
+        [json.loads(p.model_dump_json()) if isinstance(p, BaseModel) else p for p in parts], sort_keys=True, default=str
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

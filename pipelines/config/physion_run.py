@@ -1,4 +1,5 @@
 """The Physion physics-QA run: data -> pretrain -> rollout -> extract -> readout -> report, as one typed config."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from physion.trial import OBSERVED_FRAMES, SCENARIOS, SPLITS
-from pipelines.config.sections import (LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig,
-                                       Section)
+from pipelines.config.sections import LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig, Section
 from vdt.diffusion import space_timesteps
 
 PROTOCOLS = ("only", "all", "all-but-one")
@@ -23,17 +23,24 @@ class DataConfig(Section):
 
     source: Literal["generate", "store"] = "generate"
     store: Path | None = Field(None, description="an existing trial store (source: store)")
-    scenarios: list[str] = Field(default_factory=lambda: list(SCENARIOS),
-                                 description="built-in names or plugin specs (module:Class, file.py:Class)")
-    counts: dict[str, int] = Field(default_factory=lambda: {"training": 40, "readout": 40, "test": 40},
-                                   description="trials per scenario per split")
+    scenarios: list[str] = Field(
+        default_factory=lambda: list(SCENARIOS),
+        description="built-in names or plugin specs (module:Class, file.py:Class)",
+    )
+    counts: dict[str, int] = Field(
+        default_factory=lambda: {"training": 40, "readout": 40, "test": 40}, description="trials per scenario per split"
+    )
     render_resolution: Annotated[int, Field(ge=8)] | Literal["model"] = Field(
-        "model", description="pixels the engine renders; 'model' (default): model.resolution, so nothing is "
-        "rendered that the run resizes away; a number must be >= model.resolution (frames are never upsampled)")
+        "model",
+        description="pixels the engine renders; 'model' (default): model.resolution, so nothing is "
+        "rendered that the run resizes away; a number must be >= model.resolution (frames are never upsampled)",
+    )
     frame_stride: Annotated[int, Field(ge=1)] | Literal["model"] = Field(
-        "model", description="store every k-th video frame only; 'model' (default): model.frame_offset, the frames "
+        "model",
+        description="store every k-th video frame only; 'model' (default): model.frame_offset, the frames "
         "the run reads; a number must divide model.frame_offset; 1 keeps every frame. Physics, labels and first "
-        "contacts always cover every frame")
+        "contacts always cover every frame",
+    )
     num_frames: int = Field(150, gt=OBSERVED_FRAMES, description="video frames per generated trial (30 fps)")
     workers: int = Field(2, ge=1)
     seed: int = Field(0, ge=0)
@@ -70,11 +77,15 @@ class DataConfig(Section):
         resolution = model.resolution if self.render_resolution == "model" else self.render_resolution
         stride = model.frame_offset if self.frame_stride == "model" else self.frame_stride
         if model.resolution > resolution:
-            raise ValueError(f"data.render_resolution ({resolution}) is below model.resolution ({model.resolution}): "
-                             "frames are never upsampled; render at 'model' or higher")
+            raise ValueError(
+                f"data.render_resolution ({resolution}) is below model.resolution ({model.resolution}): "
+                "frames are never upsampled; render at 'model' or higher"
+            )
         if model.frame_offset % stride:
-            raise ValueError(f"data.frame_stride ({stride}) does not divide model.frame_offset ({model.frame_offset}):"
-                             " the store would lack frames the run reads; use 'model' or a divisor")
+            raise ValueError(
+                f"data.frame_stride ({stride}) does not divide model.frame_offset ({model.frame_offset}):"
+                " the store would lack frames the run reads; use 'model' or a divisor"
+            )
         return resolution, stride
 
 
@@ -82,7 +93,9 @@ class RolloutConfig(Section):
     """Observe the first 1.5 s (45 frames, subsampled by the model's frame offset), predict the rest."""
 
     sampler: SamplerConfig = SamplerConfig()
-    horizon: int | None = Field(None, gt=OBSERVED_FRAMES, description="last video frame to reach (default: trial length)")
+    horizon: int | None = Field(
+        None, gt=OBSERVED_FRAMES, description="last video frame to reach (default: trial length)"
+    )
     chunk_size: int = Field(32, ge=1, description="trials per resumable unit of work")
     seed: int = Field(0, ge=0)
 
@@ -134,12 +147,23 @@ class ReadoutConfig(Section):
     cv_folds: int = Field(5, ge=2)
     max_iter: int = Field(200, ge=10)
     undersample: bool = True
-    validation_fraction: float = Field(0.3, ge=0.3, lt=0.8, description="part of the readout split that "
-                                       "selects the relational readout's epoch and threshold")
-    pca_dims: list[int] = Field(default_factory=lambda: [4, 8, 16, 32], description="PCA dimensions the linear "
-                                "readout's CV chooses among (with C); those below the CV training fold are tried")
-    max_feature_ratio: float = Field(2.0, gt=0, description="the unreduced features stay a CV candidate only while "
-                                     "they number at most this many times the readout trials")
+    validation_fraction: float = Field(
+        0.3,
+        ge=0.3,
+        lt=0.8,
+        description="part of the readout split that selects the relational readout's epoch and threshold",
+    )
+    pca_dims: list[int] = Field(
+        default_factory=lambda: [4, 8, 16, 32],
+        description="PCA dimensions the linear "
+        "readout's CV chooses among (with C); those below the CV training fold are tried",
+    )
+    max_feature_ratio: float = Field(
+        2.0,
+        gt=0,
+        description="the unreduced features stay a CV candidate only while "
+        "they number at most this many times the readout trials",
+    )
     bootstrap: int = Field(1000, ge=100)
     relational: RelationalReadoutConfig = RelationalReadoutConfig()
     n_jobs: int = Field(1, ge=1)
@@ -153,7 +177,9 @@ class PhysionRunConfig(Section):
     name: str = "physion"
     seed: int = Field(0, ge=0)
     protocol: Literal["only", "all", "all-but-one"] = Field(
-        "all", description="pretraining scenarios: one model per scenario (only), one for all, or one per held-out scenario")
+        "all",
+        description="pretraining scenarios: one model per scenario (only), one for all, or one per held-out scenario",
+    )
     data: DataConfig = DataConfig()
     latent: LatentConfig = LatentConfig()
     model: ModelConfig = ModelConfig()
@@ -168,29 +194,44 @@ class PhysionRunConfig(Section):
         m = self.model
         observed = math.ceil(OBSERVED_FRAMES / m.frame_offset)
         if m.n_given > observed:
-            raise ValueError(f"model.n_given ({m.n_given}) exceeds the {observed} observed frames "
-                             f"(45 frames at model.frame_offset {m.frame_offset})")
+            raise ValueError(
+                f"model.n_given ({m.n_given}) exceeds the {observed} observed frames "
+                f"(45 frames at model.frame_offset {m.frame_offset})"
+            )
         if self.protocol == "all-but-one" and len(self.data.scenarios) < 2:
             raise ValueError("protocol all-but-one needs at least 2 data.scenarios")
         span = (m.num_frames - 1) * m.frame_offset + 1
         if self.data.source == "generate" and span > self.data.num_frames:
-            raise ValueError(f"a {m.num_frames}-frame window at model.frame_offset {m.frame_offset} spans {span} "
-                             f"frames, more than data.num_frames ({self.data.num_frames})")
-        if self.rollout.horizon is not None and self.data.source == "generate" and self.rollout.horizon > self.data.num_frames:
-            raise ValueError(f"rollout.horizon ({self.rollout.horizon}) exceeds data.num_frames ({self.data.num_frames})")
+            raise ValueError(
+                f"a {m.num_frames}-frame window at model.frame_offset {m.frame_offset} spans {span} "
+                f"frames, more than data.num_frames ({self.data.num_frames})"
+            )
+        if (
+            self.rollout.horizon is not None
+            and self.data.source == "generate"
+            and self.rollout.horizon > self.data.num_frames
+        ):
+            raise ValueError(
+                f"rollout.horizon ({self.rollout.horizon}) exceeds data.num_frames ({self.data.num_frames})"
+            )
         if self.latent.kind in LATENT_SHAPES:
             channels, down = LATENT_SHAPES[self.latent.kind]
             if m.resolution % down:
-                raise ValueError(f"model.resolution ({m.resolution}) must be divisible by the {self.latent.kind} "
-                                 f"downscale {down}")
+                raise ValueError(
+                    f"model.resolution ({m.resolution}) must be divisible by the {self.latent.kind} downscale {down}"
+                )
             arch = m.architecture()
             latent = m.resolution // down
             if latent % arch["patch_size"]:
-                raise ValueError(f"latent size {latent} is not divisible by patch size {arch['patch_size']} "
-                                 f"(model.size / model.overrides)")
+                raise ValueError(
+                    f"latent size {latent} is not divisible by patch size {arch['patch_size']} "
+                    f"(model.size / model.overrides)"
+                )
             if latent // arch["patch_size"] < self.extract.pool_grid:
-                raise ValueError(f"extract.pool_grid ({self.extract.pool_grid}) exceeds the token grid "
-                                 f"({latent // arch['patch_size']})")
+                raise ValueError(
+                    f"extract.pool_grid ({self.extract.pool_grid}) exceeds the token grid "
+                    f"({latent // arch['patch_size']})"
+                )
         if self.data.source == "generate":
             self.data.generation(m)  # a store this run could not read is refused before anything is generated
         if self.extract.pixel_resolution > m.resolution:
@@ -216,4 +257,3 @@ class PhysionRunConfig(Section):
 
     def required_paths(self) -> dict[str, Path]:
         return {**self.data.required_paths(), **self.latent.required_paths(), **self.model.required_paths()}
-

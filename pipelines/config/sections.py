@@ -1,5 +1,6 @@
 """Config sections every VDT experiment shares (latent space, model, pretraining, sampling). Physion runs and the
 generation benchmarks compose them. Every section forbids unknown keys, so a typo is an error, not a default."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,9 +27,11 @@ class LatentConfig(Section):
     path: Path | None = Field(None, description="conv_vae checkpoint file or SD-VAE folder (local; never downloaded)")
     chunk_size: int = Field(64, ge=1, description="frames encoded/decoded at a time")
     normalize: Literal["auto", "fit", "none"] = Field(
-        "auto", description="per-channel shift/scale of the latents fitted on training clips and saved with the "
-                            "model (fit), or none; auto = fit for pixels and conv_vae, none for sd_vae (its fixed "
-                            "0.18215 is the official normalisation, which official checkpoints expect)")
+        "auto",
+        description="per-channel shift/scale of the latents fitted on training clips and saved with the "
+        "model (fit), or none; auto = fit for pixels and conv_vae, none for sd_vae (its fixed "
+        "0.18215 is the official normalisation, which official checkpoints expect)",
+    )
 
     @model_validator(mode="after")
     def _path_matches_kind(self) -> "LatentConfig":
@@ -77,7 +80,9 @@ class ModelConfig(Section):
     @model_validator(mode="after")
     def _window(self) -> "ModelConfig":
         if self.n_given >= self.num_frames:
-            raise ValueError(f"model.n_given ({self.n_given}) must be smaller than model.num_frames ({self.num_frames})")
+            raise ValueError(
+                f"model.n_given ({self.n_given}) must be smaller than model.num_frames ({self.num_frames})"
+            )
         return self
 
     def architecture(self) -> dict:
@@ -98,19 +103,27 @@ class PretrainConfig(Section):
     weight_decay: float = Field(0.0, ge=0)
     warmup_steps: int = Field(100, ge=0)
     schedule: Literal["constant", "cosine"] = "constant"
-    ema_decay: float = Field(0.995, ge=0, lt=1, description="reached once the plain mean of all steps so far "
-                                                               "spans 1 / (1 - decay) steps (warm-up)")
+    ema_decay: float = Field(
+        0.995,
+        ge=0,
+        lt=1,
+        description="reached once the plain mean of all steps so far spans 1 / (1 - decay) steps (warm-up)",
+    )
     grad_clip: float | None = Field(1.0, gt=0)
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     grad_checkpointing: bool = False
     mask_weights: dict[str, float] = Field(default_factory=lambda: dict(OFFICIAL_WEIGHTS))
     n_given_range: tuple[int, int] | None = Field(
-        None, description="predict/backward draw the given-frame count per sample from [lo, hi] (one model then "
-                          "continues from any context length); none: always model.n_given")
+        None,
+        description="predict/backward draw the given-frame count per sample from [lo, hi] (one model then "
+        "continues from any context length); none: always model.n_given",
+    )
     interp_stride: int = Field(4, ge=2)
     diffusion_steps: int = Field(1000, ge=10)
-    prediction: Literal[PREDICTIONS] = Field("eps", description="what the network predicts: eps (official), v or x0; "
-                                                                 "saved with the model, samplers follow it")
+    prediction: Literal[PREDICTIONS] = Field(
+        "eps",
+        description="what the network predicts: eps (official), v or x0; saved with the model, samplers follow it",
+    )
     loss_weighting: Literal[LOSS_WEIGHTINGS] = Field("none", description="none, or min_snr (min(SNR, snr_gamma))")
     snr_gamma: float = Field(5.0, gt=0)
     checkpoint_every: int = Field(250, ge=1)
@@ -137,12 +150,15 @@ class SamplerConfig(Section):
     method: Literal["ddim", "ddpm", "dpmpp2m"] = "ddim"
     steps: int = Field(25, ge=1, description="respaced diffusion steps (the paper: 500 DDPM steps)")
     spacing: Literal[("auto",) + SPACINGS] = Field(
-        "auto", description="which steps: auto = leading for ddim (the DDIM paper's), linspace "
-                                             "for ddpm, trailing for dpmpp2m; or linspace, leading, trailing, quadratic")
+        "auto",
+        description="which steps: auto = leading for ddim (the DDIM paper's), linspace "
+        "for ddpm, trailing for dpmpp2m; or linspace, leading, trailing, quadratic",
+    )
     eta: float = Field(0.0, ge=0)
     start_from: Literal["noise", "nearest_given"] = "noise"
-    start_step: int | None = Field(None, ge=0, description="the model timestep the prior is noised to "
-                                                           "(start_from: nearest_given)")
+    start_step: int | None = Field(
+        None, ge=0, description="the model timestep the prior is noised to (start_from: nearest_given)"
+    )
     batch_size: int = Field(64, ge=1)
     mixed_precision: Literal["no", "bf16"] = "no"
 
@@ -161,5 +177,10 @@ class SamplerConfig(Section):
 
     def sample_kwargs(self) -> dict:
         """The keyword arguments of vdt.sampling.complete/rollout this section sets."""
-        return {"method": self.method, "eta": self.eta, "start_from": self.start_from, "start_step": self.start_step,
-                "batch_size": self.batch_size}
+        return {
+            "method": self.method,
+            "eta": self.eta,
+            "start_from": self.start_from,
+            "start_step": self.start_step,
+            "batch_size": self.batch_size,
+        }

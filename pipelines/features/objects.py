@@ -4,10 +4,14 @@ the same code whatever made the frames (observed, true future, decoded VDT rollo
 Two families:
   objects      per frame: per object presence, area, centroid, box; the pair's distance and contact.
                Linear: time-binned, plus the minimum distance and the maximum contact over the whole sequence
-               (contact is a moment, which a bin average would dilute). Relational: 2 entities per frame.
+               (contact is a moment, which a bin average would dilute) and each object's motion summaries
+               (how far it got from where it was first seen, how much its box changed: a patient that was hit
+               moves or falls, which a linear readout cannot compute from binned positions). Relational: 2
+               entities per frame.
   vdt-objects  the VDT token grid of each frame pooled under each object's soft mask, plus the global mean token.
                Linear: time-binned. Relational: 3 entities per frame (agent, patient, global).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,9 +31,9 @@ PAIR = ("distance", "contact")
 
 @dataclass
 class FrameObjects:
-    soft: torch.Tensor          # (B, L, 2, H, W) colour membership of agent and patient
-    measures: ObjectMeasures    # over the B * L frames, flattened
-    shape: tuple[int, int]      # (B, L)
+    soft: torch.Tensor  # (B, L, 2, H, W) colour membership of agent and patient
+    measures: ObjectMeasures  # over the B * L frames, flattened
+    shape: tuple[int, int]  # (B, L)
 
 
 def find_objects(frames: torch.Tensor) -> FrameObjects:
@@ -54,11 +58,48 @@ def per_frame_features(objects: FrameObjects) -> torch.Tensor:
     return torch.from_numpy(x).reshape(*objects.shape, -1)
 
 
+def motion_summaries(objects: FrameObjects) -> torch.Tensor:
+    """(B, 2 * 4): per object, the largest and the final distance of its centroid from where it was first seen,
+    and the largest change of its box width and height; 0 for an object never seen."""
+    m = objects.measures
+    b, length = objects.shape
+    centre = m.centroid.reshape(b, length, 2, 2)
+    box = m.box.reshape(b, length, 2, 4)
+    size = np.stack([box[..., 2] - box[..., 0], box[..., 3] - box[..., 1]], axis=-1)
+    present = m.present.reshape(b, length, 2)
+    first = present.argmax(axis=1)  # (B, 2): the first frame each object is seen in
+    rows, objs = np.arange(b)[:, None], np.arange(2)[None, :]
+    with np.errstate(invalid="ignore"):
+        moved = np.linalg.norm(centre - centre[rows, first, objs][:, None], axis=-1)  # (B, L, 2), NaN where absent
+        resized = np.abs(size - size[rows, first, objs][:, None]).max(axis=-1)
+    last = length - 1 - present[:, ::-1].argmax(axis=1)
+    out = np.stack(
+        [
+            np.nanmax(np.where(present, moved, np.nan), axis=1, initial=0.0),
+            moved[rows, last, objs],
+            np.nanmax(np.where(present, resized, np.nan), axis=1, initial=0.0),
+            np.nanmax(np.where(present, size.max(-1), np.nan), axis=1, initial=0.0),
+        ],
+        axis=-1,
+    )
+    out = np.where(present.any(axis=1)[..., None], np.nan_to_num(out, nan=0.0), 0.0)
+    return torch.from_numpy(out.astype(np.float32)).reshape(b, -1)
+
+
 def object_vectors(objects: FrameObjects, bins: int) -> torch.Tensor:
-    """(B, bins * 18 + 2) for the linear readout: time-binned per-frame features, min distance, max contact."""
+    """(B, bins * 18 + 2 + 8) for the linear readout: time-binned per-frame features, min distance, max contact,
+    the motion summaries."""
     per_frame = per_frame_features(objects)
     distance, contact = per_frame[..., -2], per_frame[..., -1]
-    return torch.cat([time_bins(per_frame, bins), distance.amin(1, keepdim=True), contact.amax(1, keepdim=True)], 1)
+    return torch.cat(
+        [
+            time_bins(per_frame, bins),
+            distance.amin(1, keepdim=True),
+            contact.amax(1, keepdim=True),
+            motion_summaries(objects),
+        ],
+        1,
+    )
 
 
 def object_entities(objects: FrameObjects) -> torch.Tensor:

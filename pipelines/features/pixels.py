@@ -1,4 +1,5 @@
 """The raw-pixel baseline: what a readout gets from frames alone, so the report shows what the VDT adds."""
+
 from __future__ import annotations
 
 import torch
@@ -8,8 +9,13 @@ import torch.nn.functional as F
 def downsample(frames: torch.Tensor, size: int) -> torch.Tensor:
     """(B, L, 3, H, W) in [-1, 1] -> (B, L, 3, size, size), antialiased area-like resize."""
     b, length = frames.shape[:2]
-    x = F.interpolate(frames.reshape(b * length, *frames.shape[2:]).float(), size=(size, size), mode="bilinear",
-                      antialias=True, align_corners=False)
+    x = F.interpolate(
+        frames.reshape(b * length, *frames.shape[2:]).float(),
+        size=(size, size),
+        mode="bilinear",
+        antialias=True,
+        align_corners=False,
+    )
     return x.reshape(b, length, 3, size, size)
 
 
@@ -27,7 +33,11 @@ def pixel_entities(frames: torch.Tensor, size: int, cells: int) -> torch.Tensor:
     x = downsample(frames, size)
     b, length, c, s = x.shape[:4]
     k = size // cells
-    patches = x.reshape(b, length, c, cells, k, cells, k).permute(0, 1, 3, 5, 2, 4, 6).reshape(b, length, cells * cells, c * k * k)
+    patches = (
+        x.reshape(b, length, c, cells, k, cells, k)
+        .permute(0, 1, 3, 5, 2, 4, 6)
+        .reshape(b, length, cells * cells, c * k * k)
+    )
     centre = (torch.arange(cells, dtype=torch.float32) + 0.5) / cells
     ys, xs = torch.meshgrid(centre, centre, indexing="ij")
     pos = torch.stack([xs.flatten(), ys.flatten()], dim=-1).expand(b, length, cells * cells, 2)

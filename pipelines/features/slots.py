@@ -6,6 +6,7 @@ into K slots by letting slots compete for tokens (softmax over slots); a spatial
 slot back over the grid with an alpha logit, and the alphas (softmax over slots) mix the K guesses into one
 reconstructed token. Entities for the relational readout are each slot plus the centroid of its attention.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,6 +57,7 @@ def mlp(sizes: list[int]) -> nn.Sequential:
 # Slot attention
 # ----------------------------------------------------------------------------------------------------------------
 
+
 class SlotAttention(nn.Module):
     """inputs (B, N, in_dim) -> slots (B, K, slot_dim) and attention (B, K, N) of the last iteration.
 
@@ -65,8 +67,15 @@ class SlotAttention(nn.Module):
     ``shared_noise=True`` at extraction (see ``initial_slots``).
     """
 
-    def __init__(self, in_dim: int, num_slots: int, slot_dim: int, iters: int = 3, mlp_hidden: int | None = None,
-                 eps: float = 1e-8):
+    def __init__(
+        self,
+        in_dim: int,
+        num_slots: int,
+        slot_dim: int,
+        iters: int = 3,
+        mlp_hidden: int | None = None,
+        eps: float = 1e-8,
+    ):
         super().__init__()
         self.num_slots, self.slot_dim, self.iters, self.eps = num_slots, slot_dim, iters, eps
         # unit initial spread: slots must start different enough for the competition to break their symmetry
@@ -84,15 +93,15 @@ class SlotAttention(nn.Module):
         self.gru = nn.GRUCell(slot_dim, slot_dim)
         self.mlp = mlp([slot_dim, mlp_hidden or 2 * slot_dim, slot_dim])
 
-    def initial_slots(self, batch: int, generator: torch.Generator | None = None,
-                      shared: bool = False) -> torch.Tensor:
+    def initial_slots(self, batch: int, generator: torch.Generator | None = None, shared: bool = False) -> torch.Tensor:
         """(batch, K, slot_dim) samples of the learned Gaussian. ``shared``: ONE noise draw for the whole batch, so
         at extraction a frame's slots do not depend on which batch or position it was encoded in."""
         noise = torch.randn(1 if shared else batch, self.num_slots, self.slot_dim, generator=generator)
         return self.mu + self.log_sigma.exp() * noise.to(self.mu.device).expand(batch, -1, -1)
 
-    def forward(self, inputs: torch.Tensor, generator: torch.Generator | None = None,
-                shared_noise: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, inputs: torch.Tensor, generator: torch.Generator | None = None, shared_noise: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         b = inputs.shape[0]
         x = self.norm_inputs(inputs)
         k, v = self.to_k(x), self.to_v(x)  # (B, N, S)
@@ -112,6 +121,7 @@ class SlotAttention(nn.Module):
 # Autoencoder over token grids
 # ----------------------------------------------------------------------------------------------------------------
 
+
 class SlotAutoencoder(nn.Module):
     """Token grids (B, h, w, D) -> slots (B, K, slot_dim) -> reconstructed standardised tokens (B, h, w, D).
 
@@ -119,11 +129,24 @@ class SlotAutoencoder(nn.Module):
     ``token_std`` (set by ``train_slot_autoencoder``), so the loss weighs every channel alike.
     """
 
-    def __init__(self, in_dim: int, grid: tuple[int, int], num_slots: int = 6, slot_dim: int = 64, iters: int = 3,
-                 hidden: int = 128):
+    def __init__(
+        self,
+        in_dim: int,
+        grid: tuple[int, int],
+        num_slots: int = 6,
+        slot_dim: int = 64,
+        iters: int = 3,
+        hidden: int = 128,
+    ):
         super().__init__()
-        self.config = {"in_dim": in_dim, "grid": tuple(grid), "num_slots": num_slots, "slot_dim": slot_dim,
-                       "iters": iters, "hidden": hidden}
+        self.config = {
+            "in_dim": in_dim,
+            "grid": tuple(grid),
+            "num_slots": num_slots,
+            "slot_dim": slot_dim,
+            "iters": iters,
+            "hidden": hidden,
+        }
         self.grid = tuple(grid)
         self.register_buffer("token_mean", torch.zeros(in_dim))
         self.register_buffer("token_std", torch.ones(in_dim))
@@ -138,13 +161,16 @@ class SlotAutoencoder(nn.Module):
     def standardise(self, tokens: torch.Tensor) -> torch.Tensor:
         return (tokens - self.token_mean) / self.token_std
 
-    def encode(self, tokens: torch.Tensor, generator: torch.Generator | None = None,
-               shared_noise: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(
+        self, tokens: torch.Tensor, generator: torch.Generator | None = None, shared_noise: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """tokens (B, h, w, D) raw -> slots (B, K, slot_dim), attention (B, K, h * w) (softmax over slots)."""
         b, h, w, d = tokens.shape
         if (h, w) != self.grid or d != self.config["in_dim"]:
-            raise ValueError(f"expected tokens (B, {self.grid[0]}, {self.grid[1]}, {self.config['in_dim']}), "
-                             f"got {tuple(tokens.shape)}")
+            raise ValueError(
+                f"expected tokens (B, {self.grid[0]}, {self.grid[1]}, {self.config['in_dim']}), "
+                f"got {tuple(tokens.shape)}"
+            )
         x = self.encoder(self.standardise(tokens).reshape(b, h * w, d)) + self.enc_pos()
         return self.slot_attention(self.enc_out(x), generator, shared_noise)
 
@@ -157,8 +183,9 @@ class SlotAutoencoder(nn.Module):
         recon = (alpha[..., None] * tokens).sum(dim=1)  # (B, N, D)
         return recon.reshape(b, h, w, -1), alpha
 
-    def forward(self, tokens: torch.Tensor, generator: torch.Generator | None = None,
-                shared_noise: bool = False) -> dict[str, torch.Tensor]:
+    def forward(
+        self, tokens: torch.Tensor, generator: torch.Generator | None = None, shared_noise: bool = False
+    ) -> dict[str, torch.Tensor]:
         """tokens (B, h, w, D) -> dict(slots, attn, recon, alpha, loss) with loss = MSE to the standardised tokens."""
         slots, attn = self.encode(tokens, generator, shared_noise)
         recon, alpha = self.decode(slots)
@@ -197,10 +224,22 @@ def load_slot_autoencoder(path: str | Path, map_location: str | torch.device = "
 # Training and extraction
 # ----------------------------------------------------------------------------------------------------------------
 
-def train_slot_autoencoder(tokens, *, num_slots: int = 6, slot_dim: int = 64, iters: int = 3, steps: int = 300,
-                           batch_size: int = 64, lr: float = 4e-4, seed: int = 0, hidden: int = 128,
-                           warmup: float = 0.1, progress: bool = True,
-                           device: str | torch.device = "cpu") -> SlotAutoencoder:
+
+def train_slot_autoencoder(
+    tokens,
+    *,
+    num_slots: int = 6,
+    slot_dim: int = 64,
+    iters: int = 3,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 4e-4,
+    seed: int = 0,
+    hidden: int = 128,
+    warmup: float = 0.1,
+    progress: bool = True,
+    device: str | torch.device = "cpu",
+) -> SlotAutoencoder:
     """Train a ``SlotAutoencoder`` on ``tokens`` (M, h, w, D), one frame's token grid per row.
 
     Adam with a linear lr warmup over the first ``warmup`` fraction of the steps (as the original: the attention
@@ -258,15 +297,16 @@ def reconstruction_error(model: SlotAutoencoder, tokens, batch_size: int = 256, 
     tokens = torch.as_tensor(tokens, dtype=torch.float32)
     total = 0.0
     for i in range(0, len(tokens), batch_size):
-        batch = tokens[i:i + batch_size].to(model.token_mean.device)
+        batch = tokens[i : i + batch_size].to(model.token_mean.device)
         out = model(batch, generator=torch.Generator().manual_seed(seed), shared_noise=True)
         total += out["loss"].item() * batch.numel()
     return total / tokens.numel()
 
 
 @torch.no_grad()
-def encode_slots(model: SlotAutoencoder, tokens, batch_size: int = 256,
-                 seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def encode_slots(
+    model: SlotAutoencoder, tokens, batch_size: int = 256, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """tokens (B, T, h, w, D) -> slots (B, T, K, slot_dim), centroids (B, T, K, 2) with (x, y) in [0, 1].
 
     Eval mode, no grad, batches on the model's device, results on the CPU; the slot initialisation is one fixed
@@ -281,7 +321,7 @@ def encode_slots(model: SlotAutoencoder, tokens, batch_size: int = 256,
     frames = tokens.reshape(b * t, *tokens.shape[2:])
     slots, cents = [], []
     for i in range(0, len(frames), batch_size):
-        batch = frames[i:i + batch_size].to(model.token_mean.device)
+        batch = frames[i : i + batch_size].to(model.token_mean.device)
         s, attn = model.encode(batch, torch.Generator().manual_seed(seed), shared_noise=True)
         slots.append(s.cpu())
         cents.append(model.centroids(attn).cpu())

@@ -3,6 +3,7 @@
 DESIGN.md §4: contact is local, so a global mean over tokens throws away the signal a readout needs; a
 g x g pooled grid (and slots, features/slots.py) keeps it.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,9 @@ def window_starts(length: int, window: int) -> list[int]:
 
 
 @torch.no_grad()
-def frame_tokens(model: VDT, latents: torch.Tensor, blocks: list[int], timestep: int = 0,
-                 batch_size: int = 32) -> torch.Tensor:
+def frame_tokens(
+    model: VDT, latents: torch.Tensor, blocks: list[int], timestep: int = 0, batch_size: int = 32
+) -> torch.Tensor:
     """latents (B, L, C, h, w) -> tokens (B, L, gh, gw, D * len(blocks)) after ``blocks``.
 
     The VDT sees clean latents (nothing masked, diffusion step ``timestep``) in windows of its own length; a
@@ -42,7 +44,7 @@ def frame_tokens(model: VDT, latents: torch.Tensor, blocks: list[int], timestep:
     for start in window_starts(latents.shape[1], window):
         parts = []
         for i in range(0, b, batch_size):
-            x = latents[i: i + batch_size, start: start + window].to(device).float()
+            x = latents[i : i + batch_size, start : start + window].to(device).float()
             t = torch.full((x.shape[0],), timestep, device=device, dtype=torch.long)
             kept = model.token_features(x, t, blocks)
             parts.append(torch.cat([kept[k] for k in blocks], dim=-1).float().cpu())
@@ -50,7 +52,7 @@ def frame_tokens(model: VDT, latents: torch.Tensor, blocks: list[int], timestep:
         if out is None:
             out = torch.empty(b, max(length, window), grid, grid, tokens.shape[-1])
         new = slice(filled - start, window)  # frames of this window not yet covered by an earlier one
-        out[:, filled: start + window] = tokens[:, new].reshape(b, -1, grid, grid, tokens.shape[-1])
+        out[:, filled : start + window] = tokens[:, new].reshape(b, -1, grid, grid, tokens.shape[-1])
         filled = start + window
     return out[:, :length]
 

@@ -10,6 +10,7 @@ what PSNR / SSIM / MSE compare with (whole-frame tasks only, generated frames on
 the ``n_real`` real clips with the ``n_fake`` generated ones (given frames included, as is common for conditional
 FVD). Results: OUT/results.json, OUT/results.md, OUT/grid_<task>.png.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,10 @@ def resolve_checkpoint(cfg: GenBenchConfig, override: Path | None) -> Path:
     else:
         marker = cfg.run_dir / "train" / TRAINED_MARKER
         if not marker.is_file():
-            raise FileNotFoundError(f"no checkpoint to benchmark: set 'checkpoint' in the config, pass --checkpoint, "
-                                    f"or run `vdt-physion gen-train` first (it records one in {marker})")
+            raise FileNotFoundError(
+                f"no checkpoint to benchmark: set 'checkpoint' in the config, pass --checkpoint, "
+                f"or run `vdt-physion gen-train` first (it records one in {marker})"
+            )
         path = Path(json.loads(marker.read_text())["checkpoint"])
     if not path.is_file():
         raise FileNotFoundError(f"{path}: checkpoint not found")
@@ -54,8 +57,10 @@ def draw_clips(dataset: VideoFolder, count: int, seed: int) -> list[tuple[int, i
     """``count`` (index, epoch) pairs: a seeded permutation of the dataset, repeated at later epochs if needed."""
     n = len(dataset)
     if count > n and dataset.clips == "all":
-        raise ValueError(f"{dataset.root}: {count} clips requested but the data has {n} (clips: all); lower "
-                         "bench.n_real / bench.n_fake or use data.clips: random")
+        raise ValueError(
+            f"{dataset.root}: {count} clips requested but the data has {n} (clips: all); lower "
+            "bench.n_real / bench.n_fake or use data.clips: random"
+        )
     order = np.random.default_rng([seed, 7]).permutation(n)
     return [(int(order[k % n]), k // n) for k in range(count)]
 
@@ -65,8 +70,15 @@ def load_clips(dataset: VideoFolder, draws: list[tuple[int, int]]) -> torch.Tens
     return stack_clips([dataset.get(index, epoch) for index, epoch in draws])
 
 
-def run_bench(cfg: GenBenchConfig, source: str, *, checkpoint: Path | None = None, out: Path | None = None,
-              device: str | None = None, progress: bool = True) -> dict:
+def run_bench(
+    cfg: GenBenchConfig,
+    source: str,
+    *,
+    checkpoint: Path | None = None,
+    out: Path | None = None,
+    device: str | None = None,
+    progress: bool = True,
+) -> dict:
     """Run the benchmark a config describes; returns the results (also written to ``out``)."""
     started = time.time()
     check_paths(cfg, "bench", source)
@@ -78,38 +90,64 @@ def run_bench(cfg: GenBenchConfig, source: str, *, checkpoint: Path | None = Non
         ensure_physion_demo(cfg.data.path, progress=progress)
     split = cfg.data.eval_split
     m = cfg.model
-    data = VideoFolder(cfg.data.split_root(split), m.num_frames, m.frame_offset, m.resolution, "center",
-                       cfg.data.clips, skip_bad=cfg.data.skip_bad, group_pattern=cfg.data.group_pattern,
-                       seed=cfg.seed, progress=progress)
-    gen = ClipGenerator.from_checkpoint(ckpt, cfg.latent, cfg.sampler, diffusion_steps=cfg.pretrain.diffusion_steps,
-                                        device=dev)
+    data = VideoFolder(
+        cfg.data.split_root(split),
+        m.num_frames,
+        m.frame_offset,
+        m.resolution,
+        "center",
+        cfg.data.clips,
+        skip_bad=cfg.data.skip_bad,
+        group_pattern=cfg.data.group_pattern,
+        seed=cfg.seed,
+        progress=progress,
+    )
+    gen = ClipGenerator.from_checkpoint(
+        ckpt, cfg.latent, cfg.sampler, diffusion_steps=cfg.pretrain.diffusion_steps, device=dev
+    )
     if (gen.num_frames, gen.frame_size) != (m.num_frames, m.resolution):
-        raise ValueError(f"{ckpt}: a {gen.num_frames}-frame model for {gen.frame_size} px frames (in this latent "
-                         f"space), but the config says model.num_frames {m.num_frames}, "
-                         f"model.resolution {m.resolution}")
+        raise ValueError(
+            f"{ckpt}: a {gen.num_frames}-frame model for {gen.frame_size} px frames (in this latent "
+            f"space), but the config says model.num_frames {m.num_frames}, "
+            f"model.resolution {m.resolution}"
+        )
     n_fake, n_real = cfg.bench.n_fake, cfg.bench.n_real
     draws = draw_clips(data, max(n_real, n_fake), cfg.seed)
     batch = cfg.sampler.batch_size
 
     real_stats = None
     if net is not None:
-        feats = [net.features(load_clips(data, draws[i: min(i + batch, n_real)]))
-                 for i in tqdm(range(0, n_real, batch), desc="real features", disable=not progress, leave=False)]
+        feats = [
+            net.features(load_clips(data, draws[i : min(i + batch, n_real)]))
+            for i in tqdm(range(0, n_real, batch), desc="real features", disable=not progress, leave=False)
+        ]
         real_stats = feature_stats(np.concatenate(feats))
 
     rows = []
     for task in cfg.bench.tasks:
         rows.append(_bench_task(cfg, task, data, draws[:n_fake], gen, net, real_stats, out, progress))
         row, frame = rows[-1], rows[-1]["frame_metrics"]
-        log.info("%s: %s", task, ", ".join(
-            ([f"{row['fd_label']} {row['fd']:.3f}"] if row["fd"] is not None else []) +
-            ([f"PSNR {frame['psnr']:.2f} dB, SSIM {frame['ssim']:.4f}"] if frame else [])) or "generated")
+        log.info(
+            "%s: %s",
+            task,
+            ", ".join(
+                ([f"{row['fd_label']} {row['fd']:.3f}"] if row["fd"] is not None else [])
+                + ([f"PSNR {frame['psnr']:.2f} dB, SSIM {frame['ssim']:.4f}"] if frame else [])
+            )
+            or "generated",
+        )
     results = {
-        "name": cfg.name, "checkpoint": str(ckpt), "seed": cfg.seed, "seconds": round(time.time() - started, 1),
+        "name": cfg.name,
+        "checkpoint": str(ckpt),
+        "seed": cfg.seed,
+        "seconds": round(time.time() - started, 1),
         "data": {**data.describe(), "split": split, "path": str(cfg.data.path)},
-        "sampler": cfg.sampler.model_dump(), "latent": cfg.latent.kind,
+        "sampler": cfg.sampler.model_dump(),
+        "latent": cfg.latent.kind,
         "feature_net": None if net is None else {**cfg.bench.features.model_dump(mode="json"), "label": net.label},
-        "tasks": rows, "config": cfg.model_dump(mode="json")}
+        "tasks": rows,
+        "config": cfg.model_dump(mode="json"),
+    }
     json_path, md_path = write_results(out, results)
     log.info("wrote %s and %s", json_path, md_path)
     return results
@@ -131,8 +169,17 @@ def copy_nearest_given(real: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
     return out
 
 
-def _bench_task(cfg: GenBenchConfig, task: str, data: VideoFolder, draws: list[tuple[int, int]], gen: ClipGenerator,
-                net: FeatureNet | None, real_stats, out: Path, progress: bool) -> dict:
+def _bench_task(
+    cfg: GenBenchConfig,
+    task: str,
+    data: VideoFolder,
+    draws: list[tuple[int, int]],
+    gen: ClipGenerator,
+    net: FeatureNet | None,
+    real_stats,
+    out: Path,
+    progress: bool,
+) -> dict:
     """Generate ``len(draws)`` clips of one task in batches; accumulate features and per-frame scores."""
     m = cfg.model
     conditional = task != "unconditional"
@@ -142,9 +189,10 @@ def _bench_task(cfg: GenBenchConfig, task: str, data: VideoFolder, draws: list[t
     batch = cfg.sampler.batch_size
     for start in tqdm(range(0, len(draws), batch), desc=f"{task}", unit="batch", disable=not progress):
         ids = range(start, min(start + batch, len(draws)))
-        masks = task_masks(task, ids, gen.mask_shape, n_given=m.n_given, interp_stride=cfg.bench.interp_stride,
-                           seed=cfg.seed)
-        real = load_clips(data, draws[ids.start: ids.stop]) if conditional else None
+        masks = task_masks(
+            task, ids, gen.mask_shape, n_given=m.n_given, interp_stride=cfg.bench.interp_stride, seed=cfg.seed
+        )
+        real = load_clips(data, draws[ids.start : ids.stop]) if conditional else None
         fake = gen.generate(masks, real, ids, seed=cfg.seed)
         if net is not None:
             fake_feats.append(net.features(fake))
@@ -166,17 +214,29 @@ def _bench_task(cfg: GenBenchConfig, task: str, data: VideoFolder, draws: list[t
             grid.append((f"gen {ids[row]}", fake[row], colours))
     if grid:
         write_grid(out / f"grid_{task}.png", grid)
-    row = {"task": task, "n_fake": len(draws), "n_real": cfg.bench.n_real, "frames": m.num_frames,
-           "stride": m.frame_offset, "resolution": m.resolution, "path": str(cfg.data.path),
-           "split": cfg.data.eval_split, "fd": None, "fd_label": None, "frame_metrics": None,
-           "baseline_metrics": None}
+    row = {
+        "task": task,
+        "n_fake": len(draws),
+        "n_real": cfg.bench.n_real,
+        "frames": m.num_frames,
+        "stride": m.frame_offset,
+        "resolution": m.resolution,
+        "path": str(cfg.data.path),
+        "split": cfg.data.eval_split,
+        "fd": None,
+        "fd_label": None,
+        "frame_metrics": None,
+        "baseline_metrics": None,
+    }
     if net is not None:
         row["fd"] = frechet_distance(real_stats, feature_stats(np.concatenate(fake_feats)))
         row["fd_label"] = net.label
     if frame_task:
-        row["frame_metrics"] = summarize({k: torch.cat(v) for k, v in scores.items()}, torch.cat(positions),
-                                         m.num_frames)
+        row["frame_metrics"] = summarize(
+            {k: torch.cat(v) for k, v in scores.items()}, torch.cat(positions), m.num_frames
+        )
     if base_scores:
-        row["baseline_metrics"] = summarize({k: torch.cat(v) for k, v in base_scores.items()}, torch.cat(positions),
-                                            m.num_frames)
+        row["baseline_metrics"] = summarize(
+            {k: torch.cat(v) for k, v in base_scores.items()}, torch.cat(positions), m.num_frames
+        )
     return row

@@ -4,6 +4,7 @@ class folders of the video-folder dataset. A ``builtin.json`` written last marks
 same settings does nothing, and an interrupted one resumes (the pybullet store in ``ROOT/.store`` is resumable and
 existing MP4s are kept). About 10 s on one CPU core for the defaults.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,12 +17,19 @@ from physion.video_io import write_video
 
 log = logging.getLogger(__name__)
 MARKER = "builtin.json"
-DEMO_SETTINGS = {"scenarios": ["Collide", "Roll"], "counts": {"training": 8, "test": 4}, "render_resolution": 32,
-                 "num_frames": 64, "fps": 30, "seed": 0}
+DEMO_SETTINGS = {
+    "scenarios": ["Collide", "Roll"],
+    "counts": {"training": 8, "test": 4},
+    "render_resolution": 32,
+    "num_frames": 64,
+    "fps": 30,
+    "seed": 0,
+}
 
 
-def ensure_physion_demo(root: str | Path, settings: dict | None = None, *, workers: int = 1,
-                        progress: bool = True) -> list[Path]:
+def ensure_physion_demo(
+    root: str | Path, settings: dict | None = None, *, workers: int = 1, progress: bool = True
+) -> list[Path]:
     """Make ``root`` hold the demo MP4s (generating only what is missing); returns their paths.
 
     ``settings`` overrides keys of DEMO_SETTINGS (e.g. fewer trials in tests)."""
@@ -31,8 +39,10 @@ def ensure_physion_demo(root: str | Path, settings: dict | None = None, *, worke
     if marker.is_file():
         recorded = json.loads(marker.read_text())
         if recorded["settings"] != settings:
-            raise ValueError(f"{root}: holds a built-in dataset made with other settings ({recorded['settings']}); "
-                             f"delete the folder or point data.path elsewhere")
+            raise ValueError(
+                f"{root}: holds a built-in dataset made with other settings ({recorded['settings']}); "
+                f"delete the folder or point data.path elsewhere"
+            )
         files = [root / name for name in recorded["files"]]
         if all(f.is_file() for f in files):
             return files
@@ -42,9 +52,17 @@ def ensure_physion_demo(root: str | Path, settings: dict | None = None, *, worke
 
     store_dir = root / ".store"  # hidden: the video-folder scan skips it
     log.info("generating the built-in demo videos in %s (%s)", root, settings)
-    generate(store_dir, scenarios=settings["scenarios"], counts=settings["counts"],
-             resolution=settings["render_resolution"], num_frames=settings["num_frames"], fps=settings["fps"],
-             workers=workers, seed=settings["seed"], progress=progress)
+    generate(
+        store_dir,
+        scenarios=settings["scenarios"],
+        counts=settings["counts"],
+        resolution=settings["render_resolution"],
+        num_frames=settings["num_frames"],
+        fps=settings["fps"],
+        workers=workers,
+        seed=settings["seed"],
+        progress=progress,
+    )
     store = TrialStore(store_dir)
     files = []
     for split, count in settings["counts"].items():

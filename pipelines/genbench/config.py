@@ -4,6 +4,7 @@ The data window is the model's: clips of ``model.num_frames`` frames taken every
 frames at ``model.resolution`` pixels, so training, sampling and the real clips of every metric agree by
 construction. Local paths (data, checkpoint, feature network, latent weights) are checked before any work.
 """
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipelines.config.loading import ConfigError
-from pipelines.config.sections import (LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig,
-                                       Section)
+from pipelines.config.sections import LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig, Section
 from vdt.diffusion import space_timesteps
 from vdt.masks import TASKS
 
@@ -26,16 +26,21 @@ class VideoDataConfig(Section):
     """A video folder (see pipelines.genbench.video_folder); splits are sub-folders of ``path``."""
 
     path: Path = Field(description="local dataset folder (never downloaded)")
-    builtin: Literal["physion_demo"] | None = Field(None, description="generate this built-in dataset at path "
-                                                    "when missing")
+    builtin: Literal["physion_demo"] | None = Field(
+        None, description="generate this built-in dataset at path when missing"
+    )
     train_split: str | None = Field(None, description="sub-folder of path that gen-train reads (none: path itself)")
     eval_split: str | None = Field(None, description="sub-folder of path whose clips are the real set of every metric")
     crop: Literal["center", "random"] = Field("center", description="training crop; evaluation always crops the centre")
-    clips: Literal["random", "all"] = Field("random", description="one random clip per video per epoch, or every "
-                                            "non-overlapping clip")
+    clips: Literal["random", "all"] = Field(
+        "random", description="one random clip per video per epoch, or every non-overlapping clip"
+    )
     skip_bad: bool = Field(False, description="leave unreadable / too-short videos out (listed) instead of stopping")
-    group_pattern: str | None = Field(None, description="regex whose first group names the sequence of an image "
-                                      r"(several sequences per folder), e.g. '^(.+)_\d+_leftImg8bit' for Cityscapes")
+    group_pattern: str | None = Field(
+        None,
+        description="regex whose first group names the sequence of an image "
+        r"(several sequences per folder), e.g. '^(.+)_\d+_leftImg8bit' for Cityscapes",
+    )
 
     @field_validator("group_pattern")
     @classmethod
@@ -123,15 +128,20 @@ class GenBenchConfig(BaseModel):
         if self.latent.kind in LATENT_SHAPES:
             down = LATENT_SHAPES[self.latent.kind][1]
             if m.resolution % down:
-                raise ValueError(f"model.resolution ({m.resolution}) must be divisible by the {self.latent.kind} "
-                                 f"downscale {down}")
+                raise ValueError(
+                    f"model.resolution ({m.resolution}) must be divisible by the {self.latent.kind} downscale {down}"
+                )
             if (m.resolution // down) % m.architecture()["patch_size"]:
-                raise ValueError(f"latent size {m.resolution // down} is not divisible by the patch size "
-                                 f"{m.architecture()['patch_size']} (model.size / model.overrides)")
+                raise ValueError(
+                    f"latent size {m.resolution // down} is not divisible by the patch size "
+                    f"{m.architecture()['patch_size']} (model.size / model.overrides)"
+                )
         features = self.bench.features
         if features is not None and features.frames != m.num_frames:
-            raise ValueError(f"bench.features.frames ({features.frames}) must equal model.num_frames "
-                             f"({m.num_frames}): the network scores whole generated clips")
+            raise ValueError(
+                f"bench.features.frames ({features.frames}) must equal model.num_frames "
+                f"({m.num_frames}): the network scores whole generated clips"
+            )
         if self.bench.ssim_window > m.resolution:
             raise ValueError(f"bench.ssim_window ({self.bench.ssim_window}) exceeds model.resolution ({m.resolution})")
         try:
@@ -163,8 +173,12 @@ class GenBenchConfig(BaseModel):
 
 def check_paths(config: GenBenchConfig, stage: Literal["train", "bench"], source: str) -> None:
     """ConfigError naming every missing local path of ``stage``, before any work is done."""
-    missing = [f"  {key}: {path} does not exist" for key, path in config.required_paths(stage).items()
-               if not Path(path).exists()]
+    missing = [
+        f"  {key}: {path} does not exist"
+        for key, path in config.required_paths(stage).items()
+        if not Path(path).exists()
+    ]
     if missing:
-        raise ConfigError(f"{source}: missing local paths (weights and data are never downloaded)\n"
-                          + "\n".join(missing))
+        raise ConfigError(
+            f"{source}: missing local paths (weights and data are never downloaded)\n" + "\n".join(missing)
+        )

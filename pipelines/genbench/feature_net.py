@@ -6,6 +6,7 @@ Our clips are (B, T, 3, H, W) in [-1, 1]. Before the call they are resized frame
 configured value range ([-1, 1], [0, 1] or [0, 255]) and laid out as (B, 3, T, H, W). The network must return
 (B, F) features; anything else is an error naming the file.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -23,8 +24,9 @@ def to_network_input(clips: torch.Tensor, input_range: str, resize: int | None) 
     b, t, c, h, w = clips.shape
     x = clips.float()
     if resize is not None and (h, w) != (resize, resize):
-        x = F.interpolate(x.reshape(b * t, c, h, w), size=(resize, resize), mode="bilinear", antialias=True,
-                          align_corners=False).reshape(b, t, c, resize, resize)
+        x = F.interpolate(
+            x.reshape(b * t, c, h, w), size=(resize, resize), mode="bilinear", antialias=True, align_corners=False
+        ).reshape(b, t, c, resize, resize)
     x = x.clamp(-1, 1)
     if input_range == "0,1":
         x = (x + 1) / 2
@@ -43,8 +45,9 @@ class FeatureNet:
         self.device = torch.device(device)
         path = Path(config.path)
         if not path.is_file():
-            raise FileNotFoundError(f"{path}: feature network weights not found (bench.features.path); "
-                                    "they are never downloaded")
+            raise FileNotFoundError(
+                f"{path}: feature network weights not found (bench.features.path); they are never downloaded"
+            )
         try:
             with warnings.catch_warnings():  # torch deprecates TorchScript, but it is the published I3D's format
                 warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*torch.jit.load.*")
@@ -68,7 +71,9 @@ class FeatureNet:
             y = self.net(x, **cfg.call_kwargs)
             if not isinstance(y, torch.Tensor) or y.dim() != 2 or y.shape[0] != chunk.shape[0]:
                 shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-                raise ValueError(f"{cfg.path}: the network returned {shape} for {chunk.shape[0]} clips; "
-                                 "expected (B, F) features (check bench.features.call_kwargs)")
+                raise ValueError(
+                    f"{cfg.path}: the network returned {shape} for {chunk.shape[0]} clips; "
+                    "expected (B, F) features (check bench.features.call_kwargs)"
+                )
             out.append(y.double().cpu().numpy())
         return np.concatenate(out)

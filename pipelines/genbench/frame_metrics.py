@@ -6,6 +6,7 @@ statistics weighted by the window (population, not sample, covariances), evaluat
 the image ("valid"), then averaged over positions and channels: the convention of skimage's
 ``structural_similarity(gaussian_weights=True, use_sample_covariance=False)``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -43,8 +44,9 @@ def gaussian_window(size: int, sigma: float = 1.5) -> torch.Tensor:
     return g[:, None] * g[None, :]
 
 
-def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: int = 11,
-         sigma: float = 1.5) -> torch.Tensor:
+def ssim(
+    a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: int = 11, sigma: float = 1.5
+) -> torch.Tensor:
     """Mean SSIM per image (see the module docstring for the convention)."""
     a, b = _check(a, b)
     if window > min(a.shape[-2:]):
@@ -64,15 +66,17 @@ def ssim(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0, window: int 
     return s.mean(dim=(1, 2, 3))
 
 
-def score_generated_frames(fake: torch.Tensor, real: torch.Tensor, generated: torch.Tensor,
-                           ssim_window: int = 11) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def score_generated_frames(
+    fake: torch.Tensor, real: torch.Tensor, generated: torch.Tensor, ssim_window: int = 11
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """MSE / PSNR / SSIM of every generated frame, on [0, 1] images.
 
     fake, real: (B, T, 3, H, W) in [-1, 1]; generated: (B, T) bool, True where a frame was generated.
     Returns ({metric: (n,) values}, (n,) frame positions in the clip) for the n generated frames."""
     if fake.shape != real.shape or fake.dim() != 5 or tuple(generated.shape) != tuple(fake.shape[:2]):
-        raise ValueError(f"shapes do not fit: fake {tuple(fake.shape)}, real {tuple(real.shape)}, "
-                         f"generated {tuple(generated.shape)}")
+        raise ValueError(
+            f"shapes do not fit: fake {tuple(fake.shape)}, real {tuple(real.shape)}, generated {tuple(generated.shape)}"
+        )
     gen = generated.bool()
     if not gen.any():
         raise ValueError("no generated frames to score")
@@ -88,5 +92,6 @@ def summarize(values: dict[str, torch.Tensor], positions: torch.Tensor, num_fram
     out["frames_scored"] = int(positions.numel())
     out["per_position"] = {
         name: [float(v[positions == t].mean()) if bool((positions == t).any()) else None for t in range(num_frames)]
-        for name, v in values.items()}
+        for name, v in values.items()
+    }
     return out

@@ -3,6 +3,7 @@
 Scaling first keeps the aspect ratio (no stretching of UCF101's 4:3 or Cityscapes' 2:1 frames); the crop then
 takes the centre, or a random window (the same window for every frame of a clip, so motion is not faked).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,9 @@ def covering_size(height: int, width: int, target: tuple[int, int]) -> tuple[int
     return (max(target[0], math.ceil(round(height * scale, 6))), max(target[1], math.ceil(round(width * scale, 6))))
 
 
-def crop_offset(size: tuple[int, int], target: tuple[int, int], crop: str,
-                rng: np.random.Generator | None) -> tuple[int, int]:
+def crop_offset(
+    size: tuple[int, int], target: tuple[int, int], crop: str, rng: np.random.Generator | None
+) -> tuple[int, int]:
     """Top-left corner of the crop window in a frame of ``size``."""
     if crop == "center":
         return (size[0] - target[0]) // 2, (size[1] - target[1]) // 2
@@ -42,8 +44,9 @@ def crop_offset(size: tuple[int, int], target: tuple[int, int], crop: str,
     raise ValueError(f"unknown crop {crop!r}; choose one of {CROPS}")
 
 
-def fit_frames(frames: np.ndarray, resolution: int | tuple[int, int], crop: str = "center",
-               rng: np.random.Generator | None = None) -> torch.Tensor:
+def fit_frames(
+    frames: np.ndarray, resolution: int | tuple[int, int], crop: str = "center", rng: np.random.Generator | None = None
+) -> torch.Tensor:
     """(T, H, W, 3) uint8 -> (T, 3, h, w) float32 in [-1, 1]: resize the shorter side (bilinear, antialiased), crop.
 
     Frames already at the covering size are not resampled, so their pixel values pass through exactly."""
@@ -53,4 +56,4 @@ def fit_frames(frames: np.ndarray, resolution: int | tuple[int, int], crop: str 
     size = covering_size(frames.shape[1], frames.shape[2], target)
     x = to_model_frames(frames, size)
     top, left = crop_offset(size, target, crop, rng)
-    return x[:, :, top: top + target[0], left: left + target[1]].contiguous()
+    return x[:, :, top : top + target[0], left : left + target[1]].contiguous()

@@ -5,11 +5,12 @@
 Tr (S_r S_g)^(1/2) is computed as the sum of square roots of the eigenvalues of A = S_r^(1/2) S_g S_r^(1/2), which
 has the same eigenvalues as S_r S_g but is symmetric positive semi-definite. Both square roots therefore come from
 symmetric eigen-decompositions (numpy.linalg.eigh), real by construction and stable when a covariance is
-rank-deficient (fewer clips than feature dimensions), where a general matrix square root (scipy.linalg.sqrtm)
+rank-deficient (fewer clips than feature dimensions), where a general matrix square root (scipy.linalg.sqrtm, which we do not use)
 can return large imaginary parts. Eigenvalues within rounding of 0 (below the numerical rank threshold, or negative
 within ``tol`` x the largest) are set to 0; a larger negative one means an input that is not a covariance, and
 raises. Everything is float64.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -44,8 +45,9 @@ def _psd_eigenvalues(matrix: np.ndarray, tol: float, what: str) -> tuple[np.ndar
     values, vectors = np.linalg.eigh(sym)
     top = max(float(values.max(initial=0.0)), np.finfo(np.float64).tiny)
     if values.min(initial=0.0) < -tol * top:
-        raise ValueError(f"{what} is not positive semi-definite: eigenvalue {values.min():.3e} below the tolerance "
-                         f"{-tol * top:.3e}")
+        raise ValueError(
+            f"{what} is not positive semi-definite: eigenvalue {values.min():.3e} below the tolerance {-tol * top:.3e}"
+        )
     rank_floor = len(values) * np.finfo(np.float64).eps * top
     return np.where(values > rank_floor, values, 0.0), vectors
 

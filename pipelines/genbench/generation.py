@@ -5,6 +5,7 @@ the batch size, shard or process that generates it, so sharded runs reproduce an
 DDIM at eta = 0; ancestral DDPM also draws noise at every step, per batch).
 Shapes: clips (B, T, 3, H, W) in [-1, 1]; latents (B, T, C, h, w); masks (B, T, h, w), 1 = generate, 0 = given.
 """
+
 from __future__ import annotations
 
 import logging
@@ -31,30 +32,60 @@ def clip_seed(seed: int, index: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, index, stream]).generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
 
 
-def task_masks(task: str, indices: list[int] | range, shape: tuple[int, int, int], *, n_given: int,
-               interp_stride: int = 4, seed: int = 0) -> torch.Tensor:
+def task_masks(
+    task: str,
+    indices: list[int] | range,
+    shape: tuple[int, int, int],
+    *,
+    n_given: int,
+    interp_stride: int = 4,
+    seed: int = 0,
+) -> torch.Tensor:
     """(len(indices), T, h, w) masks of a named task; random tasks draw each clip's mask from its own seed."""
     t, h, w = shape
-    return torch.cat([task_mask(task, t, h, w, 1, n_given=n_given, interp_stride=interp_stride,
-                                generator=torch.Generator().manual_seed(clip_seed(seed, i, 1))) for i in indices])
+    return torch.cat(
+        [
+            task_mask(
+                task,
+                t,
+                h,
+                w,
+                1,
+                n_given=n_given,
+                interp_stride=interp_stride,
+                generator=torch.Generator().manual_seed(clip_seed(seed, i, 1)),
+            )
+            for i in indices
+        ]
+    )
 
 
 class ClipGenerator:
     """A trained VDT, its latent space and a respaced diffusion, ready to fill masked clips."""
 
-    def __init__(self, model: VDT, space: LatentSpace, diffusion: GaussianDiffusion, sampler: SamplerConfig,
-                 device: torch.device):
+    def __init__(
+        self, model: VDT, space: LatentSpace, diffusion: GaussianDiffusion, sampler: SamplerConfig, device: torch.device
+    ):
         self.model, self.space, self.diffusion, self.sampler = model.eval().to(device), space, diffusion, sampler
         self.device = device
         if model.in_channels != space.channels:
-            raise ValueError(f"the checkpoint's VDT takes {model.in_channels} channels, the {type(space).__name__} "
-                             f"latent space has {space.channels}: check the latent settings")
+            raise ValueError(
+                f"the checkpoint's VDT takes {model.in_channels} channels, the {type(space).__name__} "
+                f"latent space has {space.channels}: check the latent settings"
+            )
         self.latent_shape = (model.num_frames, model.in_channels, model.config.input_size, model.config.input_size)
         self.frame_size = model.config.input_size * space.downscale
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path, latent: LatentConfig, sampler: SamplerConfig, *,
-                        diffusion_steps: int | None = None, device: torch.device | str = "cpu") -> "ClipGenerator":
+    def from_checkpoint(
+        cls,
+        path: str | Path,
+        latent: LatentConfig,
+        sampler: SamplerConfig,
+        *,
+        diffusion_steps: int | None = None,
+        device: torch.device | str = "cpu",
+    ) -> "ClipGenerator":
         """The checkpoint's model with the latent normalisation and diffusion process it was trained with
         (``diffusion_steps``: for official checkpoints, which record none)."""
         device = torch.device(device)
@@ -70,8 +101,15 @@ class ClipGenerator:
         """(T, h, w) of a mask in latent space."""
         return self.latent_shape[0], self.latent_shape[2], self.latent_shape[3]
 
-    def generate(self, masks: torch.Tensor, given: torch.Tensor | None, indices: list[int] | range, *,
-                 seed: int = 0, progress: bool = False) -> torch.Tensor:
+    def generate(
+        self,
+        masks: torch.Tensor,
+        given: torch.Tensor | None,
+        indices: list[int] | range,
+        *,
+        seed: int = 0,
+        progress: bool = False,
+    ) -> torch.Tensor:
         """Fill ``masks`` (B, T, h, w) around ``given`` clips (B, T, 3, H, W) in [-1, 1] (None: unconditional, then
         every mask must be all ones). ``indices`` are the clips' global indices (their seeds).
         Returns (B, T, 3, H, W) in [-1, 1] on the CPU; in pixel space the given positions are returned unchanged,
@@ -92,13 +130,26 @@ class ClipGenerator:
         out = []
         step = self.sampler.batch_size
         for start in tqdm(range(0, b, step), desc="generating", unit="batch", disable=not progress, leave=False):
-            ids = list(indices[start: start + step])
-            noise = torch.stack([torch.randn(self.latent_shape,
-                                             generator=torch.Generator().manual_seed(clip_seed(seed, i, 0)))
-                                 for i in ids])
+            ids = list(indices[start : start + step])
+            noise = torch.stack(
+                [
+                    torch.randn(self.latent_shape, generator=torch.Generator().manual_seed(clip_seed(seed, i, 0)))
+                    for i in ids
+                ]
+            )
             batch_gen = torch.Generator(device=self.device).manual_seed(clip_seed(seed, ids[0], 2))
-            x = sample(fn, self.diffusion, tuple(noise.shape), given=latents[start: start + step],
-                       mask=masks[start: start + step], method=self.sampler.method, eta=self.sampler.eta,
-                       clip_range=self.space.value_range, noise=noise, generator=batch_gen, device=self.device)
+            x = sample(
+                fn,
+                self.diffusion,
+                tuple(noise.shape),
+                given=latents[start : start + step],
+                mask=masks[start : start + step],
+                method=self.sampler.method,
+                eta=self.sampler.eta,
+                clip_range=self.space.value_range,
+                noise=noise,
+                generator=batch_gen,
+                device=self.device,
+            )
             out.append(self.space.decode(x.float()).cpu())
         return torch.cat(out)

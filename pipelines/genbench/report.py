@@ -3,6 +3,7 @@
 Every row carries its data settings (n_real, n_fake, frames, stride, resolution, split) beside the figures, so a
 figure copied out of the table keeps what it was measured on.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,33 +26,71 @@ def markdown(results: dict) -> str:
     """The results table plus the settings every figure depends on."""
     fd_label = results["feature_net"]["label"] if results["feature_net"] else "FVD"
     data, sampler = results["data"], results["sampler"]
-    lines = [f"# Generation benchmark: {results['name']}", "",
-             f"- checkpoint: `{results['checkpoint']}`",
-             f"- real data: `{data['root']}` (split {data['split'] or '-'}, {data['videos']} videos, clips "
-             f"{data['clip_mode']}, centre crop); clips of {data['clip_length']} frames every "
-             f"{data['frame_stride']} source frames at {data['resolution'][0]} px",
-             f"- sampler: {sampler['method']}, {sampler['steps']} steps, eta {sampler['eta']}; seed {results['seed']}"]
+    lines = [
+        f"# Generation benchmark: {results['name']}",
+        "",
+        f"- checkpoint: `{results['checkpoint']}`",
+        f"- real data: `{data['root']}` (split {data['split'] or '-'}, {data['videos']} videos, clips "
+        f"{data['clip_mode']}, centre crop); clips of {data['clip_length']} frames every "
+        f"{data['frame_stride']} source frames at {data['resolution'][0]} px",
+        f"- sampler: {sampler['method']}, {sampler['steps']} steps, eta {sampler['eta']}; seed {results['seed']}",
+    ]
     if results["feature_net"]:
         net = results["feature_net"]
-        lines.append(f"- {net['label']}: `{net['path']}` ({net['network']}), input in [{net['input_range']}], "
-                     f"resized to {net['resize'] or 'native'} px, {net['frames']}-frame clips")
+        lines.append(
+            f"- {net['label']}: `{net['path']}` ({net['network']}), input in [{net['input_range']}], "
+            f"resized to {net['resize'] or 'native'} px, {net['frames']}-frame clips"
+        )
     else:
         lines.append("- no feature network configured: no FVD")
-    lines += ["- PSNR / SSIM / MSE: [0, 1] pixels, generated frames only, against the held-out real frames", "",
-              "| " + " | ".join(c.format(fd=fd_label) for c in COLUMNS) + " |",
-              "|" + "---|" * len(COLUMNS)]
+    lines += [
+        "- PSNR / SSIM / MSE: [0, 1] pixels, generated frames only, against the held-out real frames",
+        "",
+        "| " + " | ".join(c.format(fd=fd_label) for c in COLUMNS) + " |",
+        "|" + "---|" * len(COLUMNS),
+    ]
     for row in results["tasks"]:
         frame = row.get("frame_metrics") or {}
-        lines.append("| " + " | ".join([
-            row["task"], _fmt_fd(row.get("fd")), _fmt(frame.get("psnr"), 2), _fmt(frame.get("ssim"), 4),
-            _fmt(frame.get("mse"), 5), str(row["n_real"] if row.get("fd") is not None else "–"), str(row["n_fake"]),
-            str(row["frames"]), str(row["stride"]), str(row["resolution"]), str(row["split"] or "-")]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    row["task"],
+                    _fmt_fd(row.get("fd")),
+                    _fmt(frame.get("psnr"), 2),
+                    _fmt(frame.get("ssim"), 4),
+                    _fmt(frame.get("mse"), 5),
+                    str(row["n_real"] if row.get("fd") is not None else "–"),
+                    str(row["n_fake"]),
+                    str(row["frames"]),
+                    str(row["stride"]),
+                    str(row["resolution"]),
+                    str(row["split"] or "-"),
+                ]
+            )
+            + " |"
+        )
         base = row.get("baseline_metrics")
         if base:  # what copying the nearest given frame scores on the same clips and frames
-            lines.append("| " + " | ".join([
-                f"{row['task']}: copy nearest given frame", "–", _fmt(base.get("psnr"), 2), _fmt(base.get("ssim"), 4),
-                _fmt(base.get("mse"), 5), "–", str(row["n_fake"]), str(row["frames"]), str(row["stride"]),
-                str(row["resolution"]), str(row["split"] or "-")]) + " |")
+            lines.append(
+                "| "
+                + " | ".join(
+                    [
+                        f"{row['task']}: copy nearest given frame",
+                        "–",
+                        _fmt(base.get("psnr"), 2),
+                        _fmt(base.get("ssim"), 4),
+                        _fmt(base.get("mse"), 5),
+                        "–",
+                        str(row["n_fake"]),
+                        str(row["frames"]),
+                        str(row["stride"]),
+                        str(row["resolution"]),
+                        str(row["split"] or "-"),
+                    ]
+                )
+                + " |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -3,6 +3,7 @@
 
 Clips are (T, 3, H, W) in [-1, 1]; masks (T, h, w) in latent space, 1 = generate, 0 = given.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,10 @@ GIVEN, GENERATED, PARTIAL = (40, 170, 60), (200, 60, 60), (230, 170, 30)
 
 # ------------------------------------------------------------------------------------------------ inputs
 
-def read_conditioning(path: str | Path, num_frames: int, frame_stride: int, start: int,
-                      size: int) -> tuple[torch.Tensor, int]:
+
+def read_conditioning(
+    path: str | Path, num_frames: int, frame_stride: int, start: int, size: int
+) -> tuple[torch.Tensor, int]:
     """The clip of ``num_frames`` frames from ``start`` every ``frame_stride`` frames of a video file or frame
     folder, resized (shorter side) and centre-cropped to ``size``. A source that ends early gives its frames and
     zeros after them: returns (clip (T, 3, size, size), frames actually read)."""
@@ -56,8 +59,10 @@ def load_mask_file(path: str | Path, count: int, mask_shape: tuple[int, int, int
     if mask.dim() == 3:
         mask = mask.unsqueeze(0)
     if mask.dim() != 4 or tuple(mask.shape[1:]) != tuple(mask_shape) or mask.shape[0] not in (1, count):
-        raise ValueError(f"{path}: mask shape {tuple(mask.shape)}; expected (T, h, w) = {tuple(mask_shape)} or "
-                         f"(B, T, h, w) with B = 1 or {count} (latent space of this model)")
+        raise ValueError(
+            f"{path}: mask shape {tuple(mask.shape)}; expected (T, h, w) = {tuple(mask_shape)} or "
+            f"(B, T, h, w) with B = 1 or {count} (latent space of this model)"
+        )
     if not bool(((mask == 0) | (mask == 1)).all()):
         raise ValueError(f"{path}: mask values must be 0 (given) or 1 (generate)")
     return mask.float().expand(count, -1, -1, -1).clone()
@@ -70,6 +75,7 @@ def frame_states(mask: torch.Tensor) -> list[tuple[int, int, int]]:
 
 # ------------------------------------------------------------------------------------------------ writers
 
+
 def write_clip_mp4(path: str | Path, clip: torch.Tensor, fps: float) -> Path:
     """H.264 MP4 of a (T, 3, H, W) clip (H, W even)."""
     return write_video(path, to_uint8(clip), fps=fps)
@@ -79,13 +85,21 @@ def write_clip_gif(path: str | Path, clip: torch.Tensor, fps: float) -> Path:
     """Looping GIF of a (T, 3, H, W) clip; GIF frame durations are whole centiseconds, palettes 256 colours."""
     frames = [Image.fromarray(f) for f in to_uint8(clip)]
     with atomic_path(path) as tmp:
-        frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:], duration=10 * round(100 / fps),
-                       loop=0)
+        frames[0].save(
+            tmp, format="GIF", save_all=True, append_images=frames[1:], duration=10 * round(100 / fps), loop=0
+        )
     return Path(path)
 
 
-def write_grid(path: str | Path, rows: list[tuple[str, torch.Tensor, list[tuple[int, int, int]]]], *,
-               scale: int | None = None, border: int = 2, gap: int = 2, label_width: int = 80) -> Path:
+def write_grid(
+    path: str | Path,
+    rows: list[tuple[str, torch.Tensor, list[tuple[int, int, int]]]],
+    *,
+    scale: int | None = None,
+    border: int = 2,
+    gap: int = 2,
+    label_width: int = 80,
+) -> Path:
     """PNG with one labelled row per (label, clip (T, 3, H, W), frame colours); each frame gets a coloured border
     (green given, red generated, amber partly given). ``scale`` defaults to enlarging frames to at least 48 px."""
     arrays = [to_uint8(clip) for _, clip, _ in rows]

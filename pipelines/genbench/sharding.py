@@ -4,6 +4,7 @@ needs no code change: every process takes its own contiguous block of clip indic
 
 Outputs are named by global clip index, so shards write disjoint files into one folder.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ import torch
 
 
 def parse_shard(text: str) -> tuple[int, int]:
-    """"I/N" -> (I, N) with 0 <= I < N."""
+    """ "I/N" -> (I, N) with 0 <= I < N."""
     try:
         index, count = (int(part) for part in text.split("/"))
     except ValueError:

@@ -4,6 +4,7 @@ Both kinds answer ``num_frames`` cheaply (the container header / the file list) 
 what is asked: a video seeks to the keyframe before the first wanted frame and stops after the last; a folder
 opens only the wanted images. Frames come back as (n, H, W, 3) uint8 RGB. Every failure names the file.
 """
+
 from __future__ import annotations
 
 import re
@@ -73,8 +74,11 @@ class VideoFile:
             raise BadVideoError(self.path, f"cannot decode ({type(err).__name__}: {err})") from err
         if frames is None or len(frames) < len(wanted):
             got = 0 if frames is None else len(frames)
-            raise BadVideoError(self.path, f"truncated: only {got} of the {len(wanted)} frames wanted "
-                                f"(up to frame {wanted[-1]}) could be decoded; the header declares {self.num_frames}")
+            raise BadVideoError(
+                self.path,
+                f"truncated: only {got} of the {len(wanted)} frames wanted "
+                f"(up to frame {wanted[-1]}) could be decoded; the header declares {self.num_frames}",
+            )
         return np.stack(frames)
 
     def _decode(self, wanted: list[int], seek: bool) -> list[np.ndarray] | None:
@@ -113,8 +117,9 @@ class FrameFolder:
     def __init__(self, path: str | Path, files: Sequence[Path] | None = None):
         self.path = Path(path)
         if files is None:
-            files = [p for p in self.path.iterdir()
-                     if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+            files = [
+                p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
+            ]
         self.files = sorted(files, key=lambda p: natural_key(p.name))
         if not self.files:
             raise BadVideoError(self.path, "the frame folder holds no png/jpg images")

@@ -20,6 +20,7 @@ failure while reading a clip (e.g. a truncated file the header did not reveal) a
 
 Items: dict(frames (T, 3, H, W) float32 in [-1, 1], label int, path str, start int (first source frame)).
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,14 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from pipelines.genbench.frames import CROPS, as_size, fit_frames
-from pipelines.genbench.sources import (IMAGE_SUFFIXES, VIDEO_SUFFIXES, BadVideoError, FrameFolder, VideoFile,
-                                        natural_key)
+from pipelines.genbench.sources import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    BadVideoError,
+    FrameFolder,
+    VideoFile,
+    natural_key,
+)
 
 log = logging.getLogger(__name__)
 CLIP_MODES = ("random", "all")
@@ -45,9 +52,9 @@ CLIP_MODES = ("random", "all")
 class VideoEntry:
     """One usable video: where it is, how it is read, its frame count and class."""
 
-    key: str                   # identity relative to root: "A/x.mp4", "A/v1" (frame folder), "city/seq" (grouped)
-    path: Path                 # the file, or the folder of images
-    files: tuple[Path, ...]    # the images of a frame-folder video (empty for a video file)
+    key: str  # identity relative to root: "A/x.mp4", "A/v1" (frame folder), "city/seq" (grouped)
+    path: Path  # the file, or the folder of images
+    files: tuple[Path, ...]  # the images of a frame-folder video (empty for a video file)
     num_frames: int
     label: int
 
@@ -73,8 +80,11 @@ def _find(root: Path, group_pattern: str | None) -> list[tuple[str, Path, tuple[
             for image in images:
                 match = pattern.search(image.name)
                 if match is None or not match.groups():
-                    raise BadVideoError(image, f"the name does not match group_pattern {group_pattern!r} "
-                                        "(its first group must name the sequence)")
+                    raise BadVideoError(
+                        image,
+                        f"the name does not match group_pattern {group_pattern!r} "
+                        "(its first group must name the sequence)",
+                    )
                 groups.setdefault(match.group(1), []).append(image)
             found += [((rel / g).as_posix(), folder, tuple(files)) for g, files in groups.items()]
     return sorted(found, key=lambda item: natural_key(item[0]))
@@ -86,8 +96,10 @@ def _classes(keys: list[str]) -> tuple[list[str], dict[str, int]]:
     classed = [k for k, c in tops.items() if c is not None]
     if classed and len(classed) < len(keys):
         loose = next(k for k, c in tops.items() if c is None)
-        raise ValueError(f"videos both in class sub-folders (e.g. {classed[0]}) and at the top level (e.g. {loose}); "
-                         "put every video in a class folder, or none")
+        raise ValueError(
+            f"videos both in class sub-folders (e.g. {classed[0]}) and at the top level (e.g. {loose}); "
+            "put every video in a class folder, or none"
+        )
     names = sorted({c for c in tops.values() if c is not None})
     return names, {k: (names.index(c) if c is not None else -1) for k, c in tops.items()}
 
@@ -95,9 +107,20 @@ def _classes(keys: list[str]) -> tuple[list[str], dict[str, int]]:
 class VideoFolder(Dataset):
     """Clips of the videos under ``root``; see the module docstring for discovery, labels and clip counts."""
 
-    def __init__(self, root: str | Path, clip_length: int, frame_stride: int = 1,
-                 resolution: int | tuple[int, int] = 64, crop: str = "center", clips: str = "random", *,
-                 skip_bad: bool = False, group_pattern: str | None = None, seed: int = 0, progress: bool = False):
+    def __init__(
+        self,
+        root: str | Path,
+        clip_length: int,
+        frame_stride: int = 1,
+        resolution: int | tuple[int, int] = 64,
+        crop: str = "center",
+        clips: str = "random",
+        *,
+        skip_bad: bool = False,
+        group_pattern: str | None = None,
+        seed: int = 0,
+        progress: bool = False,
+    ):
         self.root = Path(root)
         if not self.root.is_dir():
             raise FileNotFoundError(f"{self.root}: dataset folder not found")
@@ -113,8 +136,10 @@ class VideoFolder(Dataset):
         self.epoch = 0
         found = _find(self.root, group_pattern)
         if not found:
-            raise FileNotFoundError(f"{self.root}: no videos ({', '.join(VIDEO_SUFFIXES)}) or folders of "
-                                    f"{'/'.join(IMAGE_SUFFIXES)} images found")
+            raise FileNotFoundError(
+                f"{self.root}: no videos ({', '.join(VIDEO_SUFFIXES)}) or folders of "
+                f"{'/'.join(IMAGE_SUFFIXES)} images found"
+            )
         self.classes, labels = _classes([key for key, _, _ in found])
         self.videos: list[VideoEntry] = []
         self.skipped: list[tuple[str, str]] = []
@@ -122,8 +147,11 @@ class VideoFolder(Dataset):
             try:
                 count = FrameFolder(path, files).num_frames if files else VideoFile(path).num_frames
                 if count < self.span:
-                    raise BadVideoError(path, f"too short: {count} frames, a clip of {clip_length} frames at stride "
-                                        f"{frame_stride} needs {self.span}")
+                    raise BadVideoError(
+                        path,
+                        f"too short: {count} frames, a clip of {clip_length} frames at stride "
+                        f"{frame_stride} needs {self.span}",
+                    )
             except BadVideoError as err:
                 if not skip_bad:
                     raise
@@ -131,13 +159,18 @@ class VideoFolder(Dataset):
                 continue
             self.videos.append(VideoEntry(key, path, files, count, labels[key]))
         if self.skipped:
-            log.warning("%s: left out %d bad video(s): %s", self.root, len(self.skipped),
-                        "; ".join(f"{p} ({why})" for p, why in self.skipped[:10]))
+            log.warning(
+                "%s: left out %d bad video(s): %s",
+                self.root,
+                len(self.skipped),
+                "; ".join(f"{p} ({why})" for p, why in self.skipped[:10]),
+            )
         if not self.videos:
             raise BadVideoError(self.root, "no usable video (all were left out as bad)")
         # clips="all": clip i -> (video, start), every non-overlapping span of every video
-        self._all = [(v, k * self.span) for v, entry in enumerate(self.videos)
-                     for k in range(entry.num_frames // self.span)]
+        self._all = [
+            (v, k * self.span) for v, entry in enumerate(self.videos) for k in range(entry.num_frames // self.span)
+        ]
 
     def __len__(self) -> int:
         return len(self.videos) if self.clips == "random" else len(self._all)
@@ -165,18 +198,31 @@ class VideoFolder(Dataset):
         entry = self.videos[video]
         pixels = entry.source().read(range(start, start + self.span, self.frame_stride))
         frames = fit_frames(pixels, self.resolution, self.crop, self._rng(index, epoch, stream=1))
-        return {"frames": frames, "label": entry.label, "path": str(entry.path if not entry.files else
-                                                                     self.root / entry.key), "start": start}
+        return {
+            "frames": frames,
+            "label": entry.label,
+            "path": str(entry.path if not entry.files else self.root / entry.key),
+            "start": start,
+        }
 
     def __getitem__(self, index: int) -> dict:
         return self.get(index)
 
     def describe(self) -> dict:
         """The settings to record beside every figure computed on this data."""
-        return {"root": str(self.root), "videos": len(self.videos), "clips": len(self), "clip_mode": self.clips,
-                "clip_length": self.clip_length, "frame_stride": self.frame_stride,
-                "resolution": list(self.resolution), "crop": self.crop, "classes": len(self.classes),
-                "skipped": len(self.skipped), "seed": self.seed}
+        return {
+            "root": str(self.root),
+            "videos": len(self.videos),
+            "clips": len(self),
+            "clip_mode": self.clips,
+            "clip_length": self.clip_length,
+            "frame_stride": self.frame_stride,
+            "resolution": list(self.resolution),
+            "crop": self.crop,
+            "classes": len(self.classes),
+            "skipped": len(self.skipped),
+            "seed": self.seed,
+        }
 
 
 def stack_clips(items: list[dict]) -> torch.Tensor:

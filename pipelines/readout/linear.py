@@ -9,6 +9,7 @@ dimension and C chosen together, the PCA refitted inside every fold), so thousan
 face a few dozen readout trials; the unreduced features stay a candidate only while they number at most
 ``max_feature_ratio`` times the trials.
 """
+
 from __future__ import annotations
 
 import math
@@ -57,9 +58,18 @@ class LinearReadout:
 
     def to_dict(self) -> dict:
         """A json-safe summary (no weights)."""
-        return {"kind": "linear", "best_c": self.best_c, "cv_accuracy": self.cv_accuracy, "n_train": self.n_train,
-                "n_features": self.n_features, "c_grid": self.c_grid, "cv_folds": self.cv_folds,
-                "undersample": self.undersample, "seed": self.seed, "pca_dim": self.reduction}
+        return {
+            "kind": "linear",
+            "best_c": self.best_c,
+            "cv_accuracy": self.cv_accuracy,
+            "n_train": self.n_train,
+            "n_features": self.n_features,
+            "c_grid": self.c_grid,
+            "cv_folds": self.cv_folds,
+            "undersample": self.undersample,
+            "seed": self.seed,
+            "pca_dim": self.reduction,
+        }
 
 
 def check_training_data(X, y, *, min_per_class: int) -> tuple[np.ndarray, np.ndarray]:
@@ -77,11 +87,14 @@ def check_training_data(X, y, *, min_per_class: int) -> tuple[np.ndarray, np.nda
     y = y.astype(np.int64)
     counts = np.bincount(y, minlength=2)
     if (counts == 0).any():
-        raise ValueError(f"both classes are needed to fit a readout; got {counts[0]} negatives and "
-                         f"{counts[1]} positives")
+        raise ValueError(
+            f"both classes are needed to fit a readout; got {counts[0]} negatives and {counts[1]} positives"
+        )
     if counts.min() < min_per_class:
-        raise ValueError(f"need at least {min_per_class} trials of each class (cv_folds={min_per_class}); "
-                         f"got {counts[0]} negatives and {counts[1]} positives")
+        raise ValueError(
+            f"need at least {min_per_class} trials of each class (cv_folds={min_per_class}); "
+            f"got {counts[0]} negatives and {counts[1]} positives"
+        )
     return X, y
 
 
@@ -104,8 +117,19 @@ def reduction_candidates(n_trials: int, n_features: int, cv_folds: int, pca_dims
     return dims + ([None] if raw else [])
 
 
-def fit_linear_readout(X, y, *, c_grid=None, cv_folds: int = 5, max_iter: int = 200, undersample: bool = True,
-                       seed: int = 0, n_jobs: int = 1, pca_dims=(), max_feature_ratio: float = 2.0) -> LinearReadout:
+def fit_linear_readout(
+    X,
+    y,
+    *,
+    c_grid=None,
+    cv_folds: int = 5,
+    max_iter: int = 200,
+    undersample: bool = True,
+    seed: int = 0,
+    n_jobs: int = 1,
+    pca_dims=(),
+    max_feature_ratio: float = 2.0,
+) -> LinearReadout:
     """Fit the physopt readout on training features ``X`` (n, f) and labels ``y`` (n,) in {0, 1}.
 
     ``c_grid`` defaults to logspace(-8, 8, 17). CV-accuracy ties go to the smallest C (GridSearchCV keeps the
@@ -124,17 +148,32 @@ def fit_linear_readout(X, y, *, c_grid=None, cv_folds: int = 5, max_iter: int = 
         X, y = X[keep], y[keep]
     dims = reduction_candidates(len(y), X.shape[1], cv_folds, pca_dims, max_feature_ratio) if len(pca_dims) else [None]
     reducers = [PCA(d, random_state=seed) if d else "passthrough" for d in dims]
-    pipe = Pipeline([("scale", StandardScaler()), ("reduce", "passthrough"),
-                     ("logreg", LogisticRegression(max_iter=max_iter))])
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("reduce", "passthrough"), ("logreg", LogisticRegression(max_iter=max_iter))]
+    )
     grid = [{"reduce": [r], "logreg__C": list(c_grid)} for r in reducers]
-    search = GridSearchCV(pipe, grid, scoring="accuracy", n_jobs=n_jobs, refit=True,
-                          cv=StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed))
+    search = GridSearchCV(
+        pipe,
+        grid,
+        scoring="accuracy",
+        n_jobs=n_jobs,
+        refit=True,
+        cv=StratifiedKFold(n_splits=cv_folds, shuffle=True, random_state=seed),
+    )
     with warnings.catch_warnings():
         # Large C on (nearly) separable data never converges within max_iter; physopt accepts that, so do we.
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(X, y)
     chosen = search.best_params_["reduce"]
-    return LinearReadout(estimator=search.best_estimator_, best_c=float(search.best_params_["logreg__C"]),
-                         cv_accuracy=float(search.best_score_), n_train=int(len(y)), n_features=int(X.shape[1]),
-                         c_grid=[float(c) for c in c_grid], cv_folds=cv_folds, undersample=undersample, seed=seed,
-                         reduction=None if chosen == "passthrough" else int(chosen.n_components))
+    return LinearReadout(
+        estimator=search.best_estimator_,
+        best_c=float(search.best_params_["logreg__C"]),
+        cv_accuracy=float(search.best_score_),
+        n_train=int(len(y)),
+        n_features=int(X.shape[1]),
+        c_grid=[float(c) for c in c_grid],
+        cv_folds=cv_folds,
+        undersample=undersample,
+        seed=seed,
+        reduction=None if chosen == "passthrough" else int(chosen.n_components),
+    )

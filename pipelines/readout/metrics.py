@@ -1,4 +1,5 @@
 """Test-set metrics for readouts: accuracy with a percentile-bootstrap interval, and ROC AUC."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -9,6 +9,7 @@ Readout splits are small (tens of trials), so minibatches are sized to the data 
 minimum number of optimiser steps; otherwise a batch of 64 over 26 trials makes one step per epoch and the model
 never leaves its initialisation.
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,7 +48,7 @@ class RelationalReadout(nn.Module):
             raise ValueError(f"a relational readout needs at least 2 entities per frame, got K={k}")
         off_diag = ~torch.eye(k, dtype=torch.bool, device=entities.device)
         # Linear([e_i, e_j, g_ij]) = W_a e_i + W_b e_j + W_g g_ij + c: project each entity once, add by broadcast.
-        w_a, w_b, w_g = self.first.weight[:, :d], self.first.weight[:, d:2 * d], self.first.weight[:, 2 * d:]
+        w_a, w_b, w_g = self.first.weight[:, :d], self.first.weight[:, d : 2 * d], self.first.weight[:, 2 * d :]
         left = entities @ w_a.T + self.first.bias  # (B, T, K, H)
         right = entities @ w_b.T  # (B, T, K, H)
         gaps = (entities[:, :, :, None] - entities[:, :, None, :])[:, :, off_diag].abs()  # (B, T, K(K-1), d)
@@ -59,6 +60,7 @@ class RelationalReadout(nn.Module):
 # ----------------------------------------------------------------------------------------------------------------
 # Fitting with validation-only model selection
 # ----------------------------------------------------------------------------------------------------------------
+
 
 def split_validation(y, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified split of trial indices: ``round(fraction * n_c)`` of each class c (at least 1 when the class has
@@ -122,10 +124,16 @@ class RelationalFit:
 
     def to_dict(self) -> dict:
         """A json-safe summary (no weights)."""
-        return {"kind": "relational", "threshold": self.threshold, "val_accuracy": self.val_accuracy,
-                "best_epoch": self.best_epoch, "val_history": self.val_history, "val_loss": self.val_loss,
-                "train_loss": self.train_loss,
-                **self.config}
+        return {
+            "kind": "relational",
+            "threshold": self.threshold,
+            "val_accuracy": self.val_accuracy,
+            "best_epoch": self.best_epoch,
+            "val_history": self.val_history,
+            "val_loss": self.val_loss,
+            "train_loss": self.train_loss,
+            **self.config,
+        }
 
 
 @torch.no_grad()
@@ -134,7 +142,7 @@ def _probabilities(model: RelationalReadout, x: torch.Tensor, batch_size: int) -
     model.eval()
     if len(x) == 0:
         return np.zeros(0)
-    logits = torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+    logits = torch.cat([model(x[i : i + batch_size]) for i in range(0, len(x), batch_size)])
     return torch.sigmoid(logits.double()).numpy()
 
 
@@ -160,9 +168,20 @@ def schedule(n_train: int, batch_size: int, epochs: int, min_steps: int) -> tupl
     return batch, max(epochs, math.ceil(min_steps / steps_per_epoch))
 
 
-def fit_relational_readout(E_train, y_train, E_val, y_val, *, hidden: int = 64, epochs: int = 100, lr: float = 1e-3,
-                           batch_size: int = 64, weight_decay: float = 0.0, seed: int = 0,
-                           min_steps: int = 0) -> RelationalFit:
+def fit_relational_readout(
+    E_train,
+    y_train,
+    E_val,
+    y_val,
+    *,
+    hidden: int = 64,
+    epochs: int = 100,
+    lr: float = 1e-3,
+    batch_size: int = 64,
+    weight_decay: float = 0.0,
+    seed: int = 0,
+    min_steps: int = 0,
+) -> RelationalFit:
     """Train a ``RelationalReadout`` on ``E_train`` (n, T, K, d) / ``y_train`` (n,) with BCE and AdamW.
 
     Batch size and epoch count follow ``schedule`` (``min_steps`` 0: ``epochs`` epochs). After every epoch the
@@ -192,10 +211,25 @@ def fit_relational_readout(E_train, y_train, E_val, y_val, *, hidden: int = 64, 
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     loss_fn = nn.BCEWithLogitsLoss()
-    fit = RelationalFit(model, mean, std, threshold=0.5, val_accuracy=-1.0, best_epoch=0,
-                        config={"hidden": hidden, "epochs": epochs, "lr": lr, "batch_size": batch_size,
-                                "weight_decay": weight_decay, "seed": seed, "n_train": len(E_train),
-                                "n_val": len(E_val), "min_steps": min_steps})
+    fit = RelationalFit(
+        model,
+        mean,
+        std,
+        threshold=0.5,
+        val_accuracy=-1.0,
+        best_epoch=0,
+        config={
+            "hidden": hidden,
+            "epochs": epochs,
+            "lr": lr,
+            "batch_size": batch_size,
+            "weight_decay": weight_decay,
+            "seed": seed,
+            "n_train": len(E_train),
+            "n_val": len(E_val),
+            "min_steps": min_steps,
+        },
+    )
     best_state, best_loss = None, math.inf
     y_val_np = y_va.numpy()
     for epoch in range(1, epochs + 1):
@@ -203,7 +237,7 @@ def fit_relational_readout(E_train, y_train, E_val, y_val, *, hidden: int = 64, 
         order = torch.randperm(len(x_tr), generator=gen)
         total = 0.0
         for i in range(0, len(order), batch_size):
-            idx = order[i:i + batch_size]
+            idx = order[i : i + batch_size]
             loss = loss_fn(model(x_tr[idx]), y_tr[idx])
             opt.zero_grad()
             loss.backward()
@@ -212,8 +246,9 @@ def fit_relational_readout(E_train, y_train, E_val, y_val, *, hidden: int = 64, 
         fit.train_loss.append(total / len(x_tr))
         proba = _probabilities(model, x_va, 64)
         threshold, acc = best_threshold(proba, y_val_np)
-        val_loss = float(-np.mean(y_val_np * np.log(np.clip(proba, 1e-7, 1))
-                                  + (1 - y_val_np) * np.log(np.clip(1 - proba, 1e-7, 1))))
+        val_loss = float(
+            -np.mean(y_val_np * np.log(np.clip(proba, 1e-7, 1)) + (1 - y_val_np) * np.log(np.clip(1 - proba, 1e-7, 1)))
+        )
         fit.val_history.append(acc)
         fit.val_loss.append(val_loss)
         if acc > fit.val_accuracy or (acc == fit.val_accuracy and val_loss < best_loss):

@@ -5,6 +5,7 @@ key, written when it starts) and ``manifest.json`` (written last, atomically, wh
 when its manifest's key matches; a stage folder started under another key belongs to another config and is
 never silently mixed with this one.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -49,9 +50,9 @@ class RunContext:
     config: PhysionRunConfig
     root: Path
     progress: bool = True
-    shard: tuple[int, int] | None = None          # rollout: only units i with i % N == I
-    pretrain_root: Path | None = None             # evaluate: reuse another run's pretrained models
-    model_group: str | None = None                # evaluate: one pretrained model for every scenario
+    shard: tuple[int, int] | None = None  # rollout: only units i with i % N == I
+    pretrain_root: Path | None = None  # evaluate: reuse another run's pretrained models
+    model_group: str | None = None  # evaluate: one pretrained model for every scenario
     splits: tuple[str, ...] = ("readout", "test")  # the splits rolled out, extracted and read out
     _names: list[str] | None = field(default=None, repr=False)
 
@@ -74,6 +75,7 @@ class RunContext:
         if self._names is None:
             if self.config.data.source == "generate":
                 from physion.generation.scenario_specs import resolve_scenarios
+
                 self._names = list(resolve_scenarios(self.config.data.scenarios)[0])
             else:
                 self._names = list(self.config.data.scenarios)
@@ -112,23 +114,30 @@ class RunContext:
             old = _read_json(started).get("key")
             if old != self.key(stage):
                 raise StageConflictError(
-                    folder, f"holds work from a different config (key {old}, now {self.key(stage)})",
-                    hint=f"use another --out, or `--from {stage}` to discard this stage and the ones after it")
+                    folder,
+                    f"holds work from a different config (key {old}, now {self.key(stage)})",
+                    hint=f"use another --out, or `--from {stage}` to discard this stage and the ones after it",
+                )
         else:
             write_json_atomic(started, {"stage": stage, "key": self.key(stage), "started_at": _now()})
         (folder / "manifest.json").unlink(missing_ok=True)
 
     def finish(self, stage: str, summary: dict[str, Any]) -> None:
-        write_json_atomic(self.stage_dir(stage) / "manifest.json",
-                          {"stage": stage, "key": self.key(stage), "finished_at": _now(), **summary})
+        write_json_atomic(
+            self.stage_dir(stage) / "manifest.json",
+            {"stage": stage, "key": self.key(stage), "finished_at": _now(), **summary},
+        )
 
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise StageConflictError(path, f"is not valid JSON ({err}); it was not written by this pipeline",
-                                 hint="remove the stage folder, or use `--from` that stage") from None
+        raise StageConflictError(
+            path,
+            f"is not valid JSON ({err}); it was not written by this pipeline",
+            hint="remove the stage folder, or use `--from` that stage",
+        ) from None
     if not isinstance(value, dict):
         raise StageConflictError(path, "is not a JSON object; it was not written by this pipeline")
     return value

@@ -14,6 +14,7 @@ split and scenario, written atomically; its arrays are named by ``feature_key``.
 The slot-attention module is trained first, self-supervised, on token grids of training clips
 (``extract/slots-<group>.pt``); evaluate runs reuse the parent run's.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,8 +27,14 @@ from tqdm.auto import tqdm
 
 from physion.atomic import atomic_path
 from pipelines.config.physion_run import VARIANTS
-from pipelines.features.objects import (find_objects, object_entities, object_vectors, pool_under_masks,
-                                       vdt_object_entities, vdt_object_vectors)
+from pipelines.features.objects import (
+    find_objects,
+    object_entities,
+    object_vectors,
+    pool_under_masks,
+    vdt_object_entities,
+    vdt_object_vectors,
+)
 from pipelines.features.pixels import pixel_entities, pixel_vectors
 from pipelines.features.slots import load_slot_autoencoder, save_slot_autoencoder, slot_entities, train_slot_autoencoder
 from pipelines.features.vdt_tokens import frame_tokens, pool_grid, time_bins
@@ -66,11 +73,23 @@ def _train_slots(ctx: RunContext, group: str, scenarios: list[str], model, space
     picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(ctx.config.seed))[: s.train_clips]
     clips = torch.stack([dataset[int(i)] for i in picks])
     tokens = frame_tokens(model, space.encode(clips.to(_device(model))), e.blocks, e.timestep, e.batch_size)
-    log.info("training the slot module of %r on %d token grids of %d training clips", group,
-             tokens.shape[0] * tokens.shape[1], len(clips))
-    slots = train_slot_autoencoder(tokens.flatten(0, 1), num_slots=s.num_slots, slot_dim=s.slot_dim, iters=s.iters,
-                                   steps=s.steps, batch_size=s.batch_size, lr=s.lr, seed=ctx.config.seed,
-                                   progress=ctx.progress)
+    log.info(
+        "training the slot module of %r on %d token grids of %d training clips",
+        group,
+        tokens.shape[0] * tokens.shape[1],
+        len(clips),
+    )
+    slots = train_slot_autoencoder(
+        tokens.flatten(0, 1),
+        num_slots=s.num_slots,
+        slot_dim=s.slot_dim,
+        iters=s.iters,
+        steps=s.steps,
+        batch_size=s.batch_size,
+        lr=s.lr,
+        seed=ctx.config.seed,
+        progress=ctx.progress,
+    )
     save_slot_autoencoder(slots, path)
 
 
@@ -95,8 +114,10 @@ def trial_features(ctx: RunContext, model, slots, space, frames: torch.Tensor, p
     latents = space.encode(frames.to(device)).cpu()
     sequences = {
         "observed": (latents[:, :n_obs], frames[:, :n_obs]),
-        "simulated": (torch.cat([latents[:, :n_obs], predicted], 1),
-                      torch.cat([frames[:, :n_obs], space.decode(predicted.to(device)).cpu()], 1)),
+        "simulated": (
+            torch.cat([latents[:, :n_obs], predicted], 1),
+            torch.cat([frames[:, :n_obs], space.decode(predicted.to(device)).cpu()], 1),
+        ),
         "copy-last": (copy_last(latents[:, :n_obs], length), copy_last(frames[:, :n_obs], length)),
         "full": (latents, frames),
     }
@@ -106,14 +127,18 @@ def trial_features(ctx: RunContext, model, slots, space, frames: torch.Tensor, p
         tokens = frame_tokens(model, lat, e.blocks, e.timestep, e.batch_size)
         objects = find_objects(pix)
         pooled = pool_under_masks(tokens, objects)
-        linear = {"vdt": time_bins(pool_grid(tokens, e.pool_grid), e.time_bins),
-                  "pixels": time_bins(pixel_vectors(pix, e.pixel_resolution), e.time_bins),
-                  "objects": object_vectors(objects, e.time_bins),
-                  "vdt-objects": vdt_object_vectors(pooled, e.time_bins)}
-        relational = {"slots": slot_entities(slots, tokens, seed=ctx.config.seed).half(),
-                      "pixcells": pixel_entities(pix, e.pixel_resolution, PIXEL_CELLS).half(),
-                      "objects": object_entities(objects),
-                      "vdt-objects": vdt_object_entities(pooled).half()}
+        linear = {
+            "vdt": time_bins(pool_grid(tokens, e.pool_grid), e.time_bins),
+            "pixels": time_bins(pixel_vectors(pix, e.pixel_resolution), e.time_bins),
+            "objects": object_vectors(objects, e.time_bins),
+            "vdt-objects": vdt_object_vectors(pooled, e.time_bins),
+        }
+        relational = {
+            "slots": slot_entities(slots, tokens, seed=ctx.config.seed).half(),
+            "pixcells": pixel_entities(pix, e.pixel_resolution, PIXEL_CELLS).half(),
+            "objects": object_entities(objects),
+            "vdt-objects": vdt_object_entities(pooled).half(),
+        }
         for kind, arrays in (("linear", linear), ("relational", relational)):
             out.update({feature_key(family, kind, variant): a.numpy() for family, a in arrays.items()})
     return out
@@ -160,6 +185,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     for split in ctx.splits:  # summarise every file, also those an interrupted earlier attempt wrote
         for scenario in ctx.scenario_names():
             with np.load(features_path(ctx, split, scenario)) as f:
-                written[f"{split}/{scenario}"] = {"trials": len(f["names"]), "positives": int(f["labels"].sum()),
-                                                  **{k: list(f[k].shape[1:]) for k in f.files if k.endswith("_full")}}
+                written[f"{split}/{scenario}"] = {
+                    "trials": len(f["names"]),
+                    "positives": int(f["labels"].sum()),
+                    **{k: list(f[k].shape[1:]) for k in f.files if k.endswith("_full")},
+                }
     return {"features": written, "variants": list(VARIANTS)}

@@ -1,5 +1,6 @@
 """Stage 2: pretrain one VDT per protocol group (``all``: one; ``only`` / ``all-but-one``: one per scenario) on
 random clips of the training split, with unified mask modeling (pipelines.training.train_vdt)."""
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,15 @@ log = logging.getLogger(__name__)
 
 def clip_dataset(ctx: RunContext, scenarios: list[str], split: str = "training") -> ClipDataset:
     m = ctx.config.model
-    return ClipDataset(ctx.store, split=split, num_frames=m.num_frames, frame_offset=m.frame_offset,
-                       resolution=m.resolution, scenarios=scenarios, seed=ctx.config.seed)
+    return ClipDataset(
+        ctx.store,
+        split=split,
+        num_frames=m.num_frames,
+        frame_offset=m.frame_offset,
+        resolution=m.resolution,
+        scenarios=scenarios,
+        seed=ctx.config.seed,
+    )
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -24,7 +32,14 @@ def run(ctx: RunContext) -> dict[str, Any]:
     for group, scenarios in ctx.groups().items():
         dataset = clip_dataset(ctx, scenarios)
         log.info("pretraining %r on %d training trials of %s", group, len(dataset), ", ".join(scenarios))
-        path = train_vdt(dataset, model=c.model, latent=c.latent, pretrain=c.pretrain,
-                         out_dir=ctx.stage_dir("pretrain") / group, seed=c.seed, progress=ctx.progress)
+        path = train_vdt(
+            dataset,
+            model=c.model,
+            latent=c.latent,
+            pretrain=c.pretrain,
+            out_dir=ctx.stage_dir("pretrain") / group,
+            seed=c.seed,
+            progress=ctx.progress,
+        )
         models[group] = {"path": str(path), "scenarios": scenarios, "training_trials": len(dataset)}
     return {"models": models}

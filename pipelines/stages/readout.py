@@ -10,6 +10,7 @@ made (``predict_scenario`` gets the test features without labels), so no choice 
 ``comparisons``: per readout, simulated - observed and simulated - copy-last test accuracy with paired bootstrap
 intervals, per scenario and over the pooled test trials.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,17 +29,24 @@ from pipelines.stages.context import RunContext
 from pipelines.stages.extract import feature_key, features_path
 
 log = logging.getLogger(__name__)
-READOUTS = (("vdt", "linear"), ("pixels", "linear"), ("objects", "linear"), ("vdt-objects", "linear"),
-            ("slots", "relational"), ("pixcells", "relational"), ("objects", "relational"),
-            ("vdt-objects", "relational"))
+READOUTS = (
+    ("vdt", "linear"),
+    ("pixels", "linear"),
+    ("objects", "linear"),
+    ("vdt-objects", "linear"),
+    ("slots", "relational"),
+    ("pixcells", "relational"),
+    ("objects", "relational"),
+    ("vdt-objects", "relational"),
+)
 CONTRASTS = (("simulated", "observed"), ("simulated", "copy-last"))  # (a, b): accuracy of a minus b
 
 
 @dataclass
 class FeatureSet:
     names: list[str]
-    arrays: dict[str, np.ndarray]   # "<family>_<variant>" -> (n, ...)
-    labels: np.ndarray | None       # None for test data until scoring
+    arrays: dict[str, np.ndarray]  # "<family>_<variant>" -> (n, ...)
+    labels: np.ndarray | None  # None for test data until scoring
 
 
 def load_features(ctx: RunContext, split: str, scenario: str, with_labels: bool) -> FeatureSet:
@@ -50,8 +58,9 @@ def load_features(ctx: RunContext, split: str, scenario: str, with_labels: bool)
     return FeatureSet(names, arrays, labels)
 
 
-def predict_scenario(train: FeatureSet, test: FeatureSet, cfg: ReadoutConfig, seed: int,
-                     progress: bool = False) -> dict[str, dict[str, Any]]:
+def predict_scenario(
+    train: FeatureSet, test: FeatureSet, cfg: ReadoutConfig, seed: int, progress: bool = False
+) -> dict[str, dict[str, Any]]:
     """Fit every readout on ``train`` and predict ``test`` (features only) -> {readout: {proba, pred, fit}}."""
     if test.labels is not None:
         raise ValueError("predict_scenario must not be given test labels")
@@ -63,23 +72,50 @@ def predict_scenario(train: FeatureSet, test: FeatureSet, cfg: ReadoutConfig, se
         key = feature_key(family, kind, variant)
         X, X_test = train.arrays[key], test.arrays[key]
         if kind == "linear":
-            fit = fit_linear_readout(X, train.labels, c_grid=c_grid, cv_folds=cfg.cv_folds, max_iter=cfg.max_iter,
-                                     undersample=cfg.undersample, seed=seed, n_jobs=cfg.n_jobs,
-                                     pca_dims=cfg.pca_dims, max_feature_ratio=cfg.max_feature_ratio)
+            fit = fit_linear_readout(
+                X,
+                train.labels,
+                c_grid=c_grid,
+                cv_folds=cfg.cv_folds,
+                max_iter=cfg.max_iter,
+                undersample=cfg.undersample,
+                seed=seed,
+                n_jobs=cfg.n_jobs,
+                pca_dims=cfg.pca_dims,
+                max_feature_ratio=cfg.max_feature_ratio,
+            )
         else:
             r = cfg.relational
-            fit = fit_relational_readout(X[train_idx], train.labels[train_idx], X[val_idx], train.labels[val_idx],
-                                         hidden=r.hidden, epochs=r.epochs, lr=r.lr, batch_size=r.batch_size,
-                                         weight_decay=r.weight_decay, seed=seed, min_steps=r.min_steps)
-        out[f"{family}/{kind}/{variant}"] = {"proba": fit.predict_proba(X_test), "pred": fit.predict(X_test),
-                                             "fit": fit.to_dict()}
+            fit = fit_relational_readout(
+                X[train_idx],
+                train.labels[train_idx],
+                X[val_idx],
+                train.labels[val_idx],
+                hidden=r.hidden,
+                epochs=r.epochs,
+                lr=r.lr,
+                batch_size=r.batch_size,
+                weight_decay=r.weight_decay,
+                seed=seed,
+                min_steps=r.min_steps,
+            )
+        out[f"{family}/{kind}/{variant}"] = {
+            "proba": fit.predict_proba(X_test),
+            "pred": fit.predict(X_test),
+            "fit": fit.to_dict(),
+        }
     return out
 
 
 def score(predictions: dict[str, dict[str, Any]], labels: np.ndarray, cfg: ReadoutConfig, seed: int) -> dict:
-    return {name: {**accuracy_ci(labels, p["pred"], n_boot=cfg.bootstrap, seed=seed), "auc": roc_auc(labels, p["proba"]),
-                   "fit": p["fit"]}
-            for name, p in predictions.items()}
+    return {
+        name: {
+            **accuracy_ci(labels, p["pred"], n_boot=cfg.bootstrap, seed=seed),
+            "auc": roc_auc(labels, p["proba"]),
+            "fit": p["fit"],
+        }
+        for name, p in predictions.items()
+    }
 
 
 def contrasts(labels: np.ndarray, preds: dict[str, np.ndarray], cfg: ReadoutConfig, seed: int) -> dict:
@@ -89,9 +125,12 @@ def contrasts(labels: np.ndarray, preds: dict[str, np.ndarray], cfg: ReadoutConf
     for family, kind in READOUTS:
         name = f"{family}/{kind}"
         if all(f"{name}/{v}" in preds for pair in CONTRASTS for v in pair):
-            out[name] = {f"{a}-{b}": paired_difference_ci(labels, preds[f"{name}/{a}"], preds[f"{name}/{b}"],
-                                                          n_boot=cfg.bootstrap, seed=seed)
-                         for a, b in CONTRASTS}
+            out[name] = {
+                f"{a}-{b}": paired_difference_ci(
+                    labels, preds[f"{name}/{a}"], preds[f"{name}/{b}"], n_boot=cfg.bootstrap, seed=seed
+                )
+                for a, b in CONTRASTS
+            }
     return out
 
 
@@ -100,9 +139,12 @@ def pooled(labels: list[np.ndarray], preds: list[dict[str, np.ndarray]], cfg: Re
     together (each scenario's own fitted readouts)."""
     y = np.concatenate(labels)
     joined = {k: np.concatenate([p[k] for p in preds]) for k in preds[0]}
-    return {"test_trials": int(len(y)), "test_positive": int(y.sum()),
-            "readouts": {k: accuracy_ci(y, p, n_boot=cfg.bootstrap, seed=seed) for k, p in joined.items()},
-            "comparisons": contrasts(y, joined, cfg, seed)}
+    return {
+        "test_trials": int(len(y)),
+        "test_positive": int(y.sum()),
+        "readouts": {k: accuracy_ci(y, p, n_boot=cfg.bootstrap, seed=seed) for k, p in joined.items()},
+        "comparisons": contrasts(y, joined, cfg, seed),
+    }
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -117,19 +159,39 @@ def run(ctx: RunContext) -> dict[str, Any]:
         labels = load_features(ctx, test_split, scenario, with_labels=True).labels  # only now, for scoring
         scores = score(predictions, labels, c.readout, c.seed)
         preds = {k: p["pred"] for k, p in predictions.items()}
-        results[scenario] = {"readout_trials": len(train.names), "readout_positive": int(train.labels.sum()),
-                             "test_trials": len(test.names), "test_positive": int(labels.sum()), "readouts": scores,
-                             "comparisons": contrasts(labels, preds, c.readout, c.seed)}
+        results[scenario] = {
+            "readout_trials": len(train.names),
+            "readout_positive": int(train.labels.sum()),
+            "test_trials": len(test.names),
+            "test_positive": int(labels.sum()),
+            "readouts": scores,
+            "comparisons": contrasts(labels, preds, c.readout, c.seed),
+        }
         all_labels.append(labels)
         all_preds.append(preds)
-        write_json_atomic(folder / "predictions" / f"{scenario}.json",
-                          {"names": test.names, **{k: {"proba": p["proba"].tolist(), "pred": p["pred"].tolist()}
-                                                   for k, p in predictions.items()}})
+        write_json_atomic(
+            folder / "predictions" / f"{scenario}.json",
+            {
+                "names": test.names,
+                **{k: {"proba": p["proba"].tolist(), "pred": p["pred"].tolist()} for k, p in predictions.items()},
+            },
+        )
         best = max(scores.items(), key=lambda kv: kv[1]["accuracy"])
-        log.info("%s: best readout %s accuracy %.3f [%.3f, %.3f]", scenario, best[0], best[1]["accuracy"],
-                 best[1]["low"], best[1]["high"])
-    write_json_atomic(folder / "results.json",
-                      {"scenarios": results, "pooled": pooled(all_labels, all_preds, c.readout, c.seed),
-                       "splits": {"fit": train_split, "test": test_split}})
+        log.info(
+            "%s: best readout %s accuracy %.3f [%.3f, %.3f]",
+            scenario,
+            best[0],
+            best[1]["accuracy"],
+            best[1]["low"],
+            best[1]["high"],
+        )
+    write_json_atomic(
+        folder / "results.json",
+        {
+            "scenarios": results,
+            "pooled": pooled(all_labels, all_preds, c.readout, c.seed),
+            "splits": {"fit": train_split, "test": test_split},
+        },
+    )
     log.info("readout results: %s", folder / "results.json")
     return {"results": str(folder / "results.json")}

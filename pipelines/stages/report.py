@@ -1,6 +1,7 @@
 """Stage 6: ``report/results.json``, ``report/report.md`` (tables, protocol, sizes, seeds, published reference
 figures), ``report/accuracy.png`` (accuracy per scenario with 95% intervals) and rollout strips
 (``report/strips/<scenario>.png``: true | predicted rows, observed frames framed green)."""
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,7 @@ from physion.atomic import atomic_path, write_json_atomic
 from pipelines.config.loading import dump_config
 from pipelines.config.physion_run import VARIANTS
 from pipelines.report_plots import accuracy_chart
-from pipelines.report_tables import (PRIMARY, accuracy_table, comparison_table, headline, pooled_table,
-                                     reference_section)
+from pipelines.report_tables import PRIMARY, accuracy_table, comparison_table, headline, pooled_table, reference_section
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
 from pipelines.stages.readout import READOUTS
@@ -53,8 +53,10 @@ def _strips(ctx: RunContext, folder: Path) -> list[str]:
             item = dataset[i]
             predicted = space.decode(predictions[item["name"]][None]).squeeze(0)
             label = "touch" if item["label"] > 0.5 else "no touch"
-            rows += [(f"true: {label}", item["frames"]),
-                     (f"predicted #{i}", torch.cat([item["frames"][:n_obs], predicted.float()]))]
+            rows += [
+                (f"true: {label}", item["frames"]),
+                (f"predicted #{i}", torch.cat([item["frames"][:n_obs], predicted.float()])),
+            ]
         path = video_strip(rows, folder / "strips" / f"{scenario}.png", given=n_obs, scale=2, label_width=110)
         written.append(str(path))
     return written
@@ -71,65 +73,126 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "protocol": c.protocol,
         "seeds": {"run": c.seed, "data": c.data.seed, "rollout": c.rollout.seed},
         "data": {"store": generate.get("store"), "counts": generate.get("counts"), "source": c.data.source},
-        "pretraining": {"models": pretrain.get("models", {}), "final_loss": _final_losses(ctx),
-                        "steps": c.pretrain.steps, "model": c.model.model_dump(mode="json"),
-                        "latent": c.latent.model_dump(mode="json")},
+        "pretraining": {
+            "models": pretrain.get("models", {}),
+            "final_loss": _final_losses(ctx),
+            "steps": c.pretrain.steps,
+            "model": c.model.model_dump(mode="json"),
+            "latent": c.latent.model_dump(mode="json"),
+        },
         "rollout": {k: (ctx.manifest("rollout") or {}).get(k) for k in ("sampler", "pixel_mse")},
         "readout": readout,
-        "comparisons": {"pooled": readout["pooled"]["comparisons"],
-                        **{sc: r["comparisons"] for sc, r in readout["scenarios"].items()}},
+        "comparisons": {
+            "pooled": readout["pooled"]["comparisons"],
+            **{sc: r["comparisons"] for sc, r in readout["scenarios"].items()},
+        },
     }
     write_json_atomic(folder / "results.json", results)
     chart = accuracy_chart(readout["scenarios"], folder / "accuracy.png", VARIANTS)
     strips = _strips(ctx, folder)
     linear = [r for r in READOUTS if r[1] == "linear"]
     relational = [r for r in READOUTS if r[1] == "relational"]
-    lines = [f"# Physion readout report: {c.name}", "", headline(readout["pooled"]), "",
-             f"Protocol **{c.protocol}** (pretraining groups: "
-             + ", ".join(f"{g}: {len(m.get('scenarios', []))} scenario(s), {m.get('training_trials', '?')} training trials"
-                         for g, m in results["pretraining"]["models"].items()) + ").",
-             f"VDT {c.model.size} {c.model.overrides or ''} on {c.latent.kind} at {c.model.resolution} px, "
-             f"{c.model.num_frames}-frame window, {c.model.n_given} given, frame offset {c.model.frame_offset}; "
-             f"{c.pretrain.steps} pretraining steps (final loss: "
-             + ", ".join(f"{g} {v['loss']:.4f}" for g, v in results["pretraining"]["final_loss"].items()) + ").",
-             f"Rollout sampler: {c.rollout.sampler.method} {c.rollout.sampler.steps} steps. "
-             f"Seeds: run {c.seed}, data {c.data.seed}, rollout {c.rollout.seed}.", "",
-             "Test accuracy with a bootstrap 95% interval; every choice (C, PCA dimension, epoch, threshold) was "
-             "made on the readout split only. *observed*: first 1.5 s; *simulated*: observed + VDT rollout; "
-             "*copy-last*: observed + the last observed frame repeated (the control); *full*: observed + true "
-             "future (upper bound). *objects*: the red agent and yellow patient found by colour in the frames; "
-             "*vdt-objects*: VDT tokens pooled under those objects.", "",
-             "## Does the rollout help?", "",
-             f"The question this report answers: does the VDT's rollout (*simulated*) let a readout predict contact "
-             f"better than the observed frames alone, or than freezing the last observed frame? Test accuracy "
-             f"differences in points, paired bootstrap 95% intervals over the same test trials (headline: "
-             f"{PRIMARY}).", "",
-             "### simulated - observed", "",
-             comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-observed"), "",
-             "### simulated - copy-last", "",
-             comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-copy-last"), "",
-             "## Pooled test accuracy", "",
-             f"All {readout['pooled']['test_trials']} test trials together (each scenario's own readouts).", "",
-             pooled_table(readout["pooled"], list(READOUTS), VARIANTS), "",
-             "## Linear readouts (physopt protocol, PCA dimension chosen with C by CV)", "",
-             accuracy_table(readout["scenarios"], linear, VARIANTS), "",
-             "## Relational readouts (SlotFormer-style, over slots / pixel cells / objects)", "",
-             accuracy_table(readout["scenarios"], relational, VARIANTS), "",
-             "## Data", "",
-             "| scenario | readout trials (positive) | test trials (positive) |", "|---|---|---|"]
+    lines = [
+        f"# Physion readout report: {c.name}",
+        "",
+        headline(readout["pooled"]),
+        "",
+        f"Protocol **{c.protocol}** (pretraining groups: "
+        + ", ".join(
+            f"{g}: {len(m.get('scenarios', []))} scenario(s), {m.get('training_trials', '?')} training trials"
+            for g, m in results["pretraining"]["models"].items()
+        )
+        + ").",
+        f"VDT {c.model.size} {c.model.overrides or ''} on {c.latent.kind} at {c.model.resolution} px, "
+        f"{c.model.num_frames}-frame window, {c.model.n_given} given, frame offset {c.model.frame_offset}; "
+        + (
+            f"started from the pretrained `{c.model.init_checkpoint}` and fine-tuned for "
+            if c.model.init_checkpoint is not None
+            else "trained from scratch for "
+        )
+        + f"{c.pretrain.steps} steps, {c.pretrain.prediction} target on "
+        f"{'normalised ' if c.latent.fits_normalization else ''}{c.latent.kind} (final loss: "
+        + ", ".join(f"{g} {v['loss']:.4f}" for g, v in results["pretraining"]["final_loss"].items())
+        + ").",
+        f"Rollout sampler: {c.rollout.sampler.method} {c.rollout.sampler.steps} steps "
+        f"({c.rollout.sampler.timestep_spacing()}"
+        + (
+            f", from the last given frame noised to t = {c.rollout.sampler.start_step}"
+            if c.rollout.sampler.start_step is not None
+            else ""
+        )
+        + "). "
+        f"Seeds: run {c.seed}, data {c.data.seed}, rollout {c.rollout.seed}.",
+        "",
+        "Test accuracy with a bootstrap 95% interval; every choice (C, PCA dimension, epoch, threshold) was "
+        "made on the readout split only. *observed*: first 1.5 s; *simulated*: observed + VDT rollout; "
+        "*copy-last*: observed + the last observed frame repeated (the control); *full*: observed + true "
+        "future (upper bound). *objects*: the red agent and yellow patient found by colour in the frames; "
+        "*vdt-objects*: VDT tokens pooled under those objects.",
+        "",
+        "## Does the rollout help?",
+        "",
+        f"The question this report answers: does the VDT's rollout (*simulated*) let a readout predict contact "
+        f"better than the observed frames alone, or than freezing the last observed frame? Test accuracy "
+        f"differences in points, paired bootstrap 95% intervals over the same test trials (headline: "
+        f"{PRIMARY}).",
+        "",
+        "### simulated - observed",
+        "",
+        comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-observed"),
+        "",
+        "### simulated - copy-last",
+        "",
+        comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-copy-last"),
+        "",
+        "## Pooled test accuracy",
+        "",
+        f"All {readout['pooled']['test_trials']} test trials together (each scenario's own readouts).",
+        "",
+        pooled_table(readout["pooled"], list(READOUTS), VARIANTS),
+        "",
+        "## Linear readouts (physopt protocol, PCA dimension chosen with C by CV)",
+        "",
+        accuracy_table(readout["scenarios"], linear, VARIANTS),
+        "",
+        "## Relational readouts (SlotFormer-style, over slots / pixel cells / objects)",
+        "",
+        accuracy_table(readout["scenarios"], relational, VARIANTS),
+        "",
+        "## Data",
+        "",
+        "| scenario | readout trials (positive) | test trials (positive) |",
+        "|---|---|---|",
+    ]
     for sc, r in readout["scenarios"].items():
-        lines.append(f"| {sc} | {r['readout_trials']} ({r['readout_positive']}) | {r['test_trials']} ({r['test_positive']}) |")
+        lines.append(
+            f"| {sc} | {r['readout_trials']} ({r['readout_positive']}) | {r['test_trials']} ({r['test_positive']}) |"
+        )
     errors = (ctx.manifest("rollout") or {}).get("pixel_mse", {})
     if errors:
-        lines += ["", "## Rollout error", "", "Pixel MSE over the predicted frames (values in [-1, 1]), against repeating "
-                  "the last observed frame:", "", "| scenario | VDT rollout | copy last frame | ratio |", "|---|---|---|---|"]
-        lines += [f"| {sc} | {e['model']:.4f} | {e['copy_last']:.4f} | {e['model'] / max(e['copy_last'], 1e-12):.2f} |"
-                  for sc, e in errors.items()]
+        lines += [
+            "",
+            "## Rollout error",
+            "",
+            "Pixel MSE over the predicted frames (values in [-1, 1]), against repeating the last observed frame:",
+            "",
+            "| scenario | VDT rollout | copy last frame | ratio |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {sc} | {e['model']:.4f} | {e['copy_last']:.4f} | {e['model'] / max(e['copy_last'], 1e-12):.2f} |"
+            for sc, e in errors.items()
+        ]
     lines += ["", reference_section(), "", "## Pictures", "", f"![accuracy per scenario]({Path(chart).name})", ""]
     lines += [f"![{Path(s).stem}](strips/{Path(s).name})" for s in strips]
     lines += ["", "## Config", "", "```yaml", dump_config(c).rstrip(), "```", ""]
     with atomic_path(folder / "report.md") as tmp:
         tmp.write_text("\n".join(lines))
-    log.info("report: %s (results %s, chart %s, %d strips)", folder / "report.md", folder / "results.json", chart,
-             len(strips))
+    log.info(
+        "report: %s (results %s, chart %s, %d strips)",
+        folder / "report.md",
+        folder / "results.json",
+        chart,
+        len(strips),
+    )
     return {"report": str(folder / "report.md"), "chart": str(chart), "strips": strips}

@@ -4,6 +4,7 @@ Work is cut into chunks of trials (``rollout/<split>/<scenario>/chunk-NNNN.pt``,
 rerun only does missing chunks. ``--shard I/N`` (array jobs) and the processes of ``accelerate launch`` each take
 every (N * processes)-th chunk; the stage is marked done once every chunk exists.
 """
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,13 @@ def run(ctx: RunContext) -> dict[str, Any]:
     all_units = trial_sets.units(ctx, c.rollout.chunk_size)
     mine = [u for i, u in enumerate(all_units) if i % world == rank]
     todo = [u for u in mine if not chunk_path(ctx, u[0], u[1], u[2]).is_file()]
-    log.info("rollout: %d chunks in all, %d for this process, %d to do (device %s)",
-             len(all_units), len(mine), len(todo), state.device)
+    log.info(
+        "rollout: %d chunks in all, %d for this process, %d to do (device %s)",
+        len(all_units),
+        len(mine),
+        len(todo),
+        state.device,
+    )
 
     sampler = c.rollout.sampler
     amp = torch.bfloat16 if sampler.mixed_precision == "bf16" else None
@@ -67,39 +73,67 @@ def run(ctx: RunContext) -> dict[str, Any]:
         frames = torch.stack([it["frames"] for it in items]).to(state.device)
         latents = space.encode(frames)
         future = frames.shape[1] - n_obs
-        g = torch.Generator(device=state.device).manual_seed(c.rollout.seed * 1_000_003 + index * 101 + hash_split(split, scenario))
-        predicted = vdt_rollout(trained.model, trained.diffusion.respace(sampler.timestep_spacing()),
-                                latents[:, :n_obs], future, n_given=c.model.n_given, **sampler.sample_kwargs(),
-                                clip_range=space.value_range, generator=g, amp_dtype=amp)
+        g = torch.Generator(device=state.device).manual_seed(
+            c.rollout.seed * 1_000_003 + index * 101 + hash_split(split, scenario)
+        )
+        predicted = vdt_rollout(
+            trained.model,
+            trained.diffusion.respace(sampler.timestep_spacing()),
+            latents[:, :n_obs],
+            future,
+            n_given=c.model.n_given,
+            **sampler.sample_kwargs(),
+            clip_range=space.value_range,
+            generator=g,
+            amp_dtype=amp,
+        )
         # How good the rollout is, in pixels, against the no-model baseline of repeating the last observed frame.
         future_frames = frames[:, n_obs:]
         mse_model = ((space.decode(predicted).float() - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
-        mse_copy = ((frames[:, n_obs - 1: n_obs] - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
-        save_atomic({"names": [it["name"] for it in items], "predicted": predicted.half().cpu(),
-                     "mse_model": mse_model.cpu(), "mse_copy_last": mse_copy.cpu(),
-                     "observed_frames": n_obs, "frame_offset": c.model.frame_offset},
-                    chunk_path(ctx, split, scenario, index))
+        mse_copy = ((frames[:, n_obs - 1 : n_obs] - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
+        save_atomic(
+            {
+                "names": [it["name"] for it in items],
+                "predicted": predicted.half().cpu(),
+                "mse_model": mse_model.cpu(),
+                "mse_copy_last": mse_copy.cpu(),
+                "observed_frames": n_obs,
+                "frame_offset": c.model.frame_offset,
+            },
+            chunk_path(ctx, split, scenario, index),
+        )
         trials_done += len(items)
     state.wait_for_everyone()
     missing = [u for u in all_units if not chunk_path(ctx, u[0], u[1], u[2]).is_file()]
     if missing:
-        raise ShardIncomplete(f"rollout: this shard is done; {len(missing)} chunk(s) of other shards are still "
-                              f"missing in {ctx.stage_dir('rollout')}; rerun without --shard once they exist")
-    return {"chunks": len(all_units), "observed_frames": n_obs, "sampler": c.rollout.sampler.model_dump(),
-            "pixel_mse": rollout_errors(ctx),
-            "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
-            "trials_rolled_out_here": trials_done}
+        raise ShardIncomplete(
+            f"rollout: this shard is done; {len(missing)} chunk(s) of other shards are still "
+            f"missing in {ctx.stage_dir('rollout')}; rerun without --shard once they exist"
+        )
+    return {
+        "chunks": len(all_units),
+        "observed_frames": n_obs,
+        "sampler": c.rollout.sampler.model_dump(),
+        "pixel_mse": rollout_errors(ctx),
+        "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
+        "trials_rolled_out_here": trials_done,
+    }
 
 
 def rollout_errors(ctx: RunContext) -> dict[str, dict[str, float]]:
     """Per scenario, mean pixel MSE of the predicted frames and of copying the last observed frame (all splits)."""
     out = {}
     for scenario in ctx.scenario_names():
-        chunks = [torch.load(p, weights_only=True) for split in ctx.splits
-                  for p in sorted((ctx.stage_dir("rollout") / split / scenario).glob("chunk-*.pt"))]
-        out[scenario] = {"model": float(torch.cat([ch["mse_model"] for ch in chunks]).mean()),
-                         "copy_last": float(torch.cat([ch["mse_copy_last"] for ch in chunks]).mean()),
-                         "trials": sum(len(ch["names"]) for ch in chunks)}
+        chunks = [
+            torch.load(p, weights_only=True)
+            for split in ctx.splits
+            for p in sorted((ctx.stage_dir("rollout") / split / scenario).glob("chunk-*.pt"))
+        ]
+        out[scenario] = {
+            "model": float(torch.cat([ch["mse_model"] for ch in chunks]).mean()),
+            "copy_last": float(torch.cat([ch["mse_copy_last"] for ch in chunks]).mean()),
+            "trials": sum(len(ch["names"]) for ch in chunks),
+        }
     return out
 
 

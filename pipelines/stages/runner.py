@@ -1,4 +1,5 @@
 """Run a range of stages in order: skip the done ones, resume the interrupted one, refuse mixed configs."""
+
 from __future__ import annotations
 
 import contextlib
@@ -37,8 +38,12 @@ def run_folder_lock(ctx: RunContext, stage: str | None = None) -> Iterator[None]
     if path in _held or not process_state().is_main_process:
         yield
         return
-    with folder_lock(folder, name, "another vdt-physion process is working in this run folder",
-                     hint="wait for it to finish (a rerun then resumes), or use another --out"):
+    with folder_lock(
+        folder,
+        name,
+        "another vdt-physion process is working in this run folder",
+        hint="wait for it to finish (a rerun then resumes), or use another --out",
+    ):
         _held.add(path)
         try:
             yield
@@ -52,7 +57,7 @@ def stage_module(stage: str):
 
 def discard(ctx: RunContext, first: str) -> None:
     """Delete the outputs of ``first`` and every later stage (``--from``)."""
-    for stage in STAGES[STAGES.index(first):]:
+    for stage in STAGES[STAGES.index(first) :]:
         folder = ctx.stage_dir(stage)
         if folder.exists():
             log.warning("--from %s: removing %s", first, folder)
@@ -71,8 +76,11 @@ def _run_stage(ctx: RunContext, stage: str) -> bool:
         return False
     earlier = [s for s in ctx.stages[: ctx.stages.index(stage)] if not ctx.is_done(s)]
     if earlier:
-        raise StageOrderError(ctx.root, f"stage {stage} needs {earlier} to be done first",
-                              hint=f"vdt-physion run CONFIG --out {ctx.root} --until {stage}")
+        raise StageOrderError(
+            ctx.root,
+            f"stage {stage} needs {earlier} to be done first",
+            hint=f"vdt-physion run CONFIG --out {ctx.root} --until {stage}",
+        )
     state = process_state()
     if state.is_main_process:
         ctx.begin(stage)
@@ -107,7 +115,7 @@ def _run_pipeline(ctx: RunContext, first: str | None, lo: int, hi: int, restart:
     if restart and first and process_state().is_main_process:
         discard(ctx, first)
     process_state().wait_for_everyone()
-    ran = {stage: run_stage(ctx, stage) for stage in STAGES[lo: hi + 1] if stage in ctx.stages}
+    ran = {stage: run_stage(ctx, stage) for stage in STAGES[lo : hi + 1] if stage in ctx.stages}
     log.info("run folder: %s", ctx.root)
     return ran
 
@@ -129,8 +137,9 @@ def check_loadable(ctx: RunContext, source: str = "config") -> None:
         space = build_latent(config.latent)
     except Exception as err:  # noqa: BLE001 - whatever the loader raises, the user needs the key and the file
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ConfigError(f"{source}: latent.path: {config.latent.path} cannot be loaded as {config.latent.kind} "
-                          f"weights ({first})") from None
+        raise ConfigError(
+            f"{source}: latent.path: {config.latent.path} cannot be loaded as {config.latent.kind} weights ({first})"
+        ) from None
     init = config.model.init_checkpoint
     if init is not None:
         try:
@@ -158,5 +167,6 @@ def check_scenarios(ctx: RunContext, source: str = "config") -> None:
     present = {scenario for _, scenario in TrialStore(ctx.store).groups()}
     unknown = [name for name in ctx.config.data.scenarios if name not in present]
     if unknown:
-        raise ConfigError(f"{source}: data.scenarios: {unknown} not in the store {ctx.store} "
-                          f"(it holds {sorted(present)})")
+        raise ConfigError(
+            f"{source}: data.scenarios: {unknown} not in the store {ctx.store} (it holds {sorted(present)})"
+        )

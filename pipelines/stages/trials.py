@@ -1,5 +1,6 @@
 """Readout/test trials as the later stages see them: frames 0, k, 2k, ... (k = the model's frame offset) up to
 a per-scenario horizon shared by all splits, so feature sizes agree between readout and test."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -22,16 +23,31 @@ def horizon(ctx: RunContext, scenario: str) -> int:
 @lru_cache(maxsize=None)
 def _shortest(store: str, scenario: str, splits: tuple[str, ...], frame_offset: int, resolution: int) -> int:
     # The run's frame offset and resolution: a store keeping only those frames (data.frame_stride) serves them.
-    lengths = [e.num_frames for split in splits
-               for e in TrialDataset(store, split=split, num_frames=OBSERVED_FRAMES + 1, frame_offset=frame_offset,
-                                     resolution=resolution, scenarios=[scenario]).entries]
+    lengths = [
+        e.num_frames
+        for split in splits
+        for e in TrialDataset(
+            store,
+            split=split,
+            num_frames=OBSERVED_FRAMES + 1,
+            frame_offset=frame_offset,
+            resolution=resolution,
+            scenarios=[scenario],
+        ).entries
+    ]
     return min(lengths)
 
 
 def trial_dataset(ctx: RunContext, split: str, scenario: str) -> TrialDataset:
     m = ctx.config.model
-    return TrialDataset(ctx.store, split=split, num_frames=horizon(ctx, scenario), frame_offset=m.frame_offset,
-                        resolution=m.resolution, scenarios=[scenario])
+    return TrialDataset(
+        ctx.store,
+        split=split,
+        num_frames=horizon(ctx, scenario),
+        frame_offset=m.frame_offset,
+        resolution=m.resolution,
+        scenarios=[scenario],
+    )
 
 
 def observed_count(ctx: RunContext) -> int:
@@ -45,5 +61,7 @@ def units(ctx: RunContext, chunk_size: int) -> list[tuple[str, str, int, range]]
     for split in ctx.splits:
         for scenario in ctx.scenario_names():
             n = len(trial_dataset(ctx, split, scenario))
-            out += [(split, scenario, i, range(s, min(n, s + chunk_size))) for i, s in enumerate(range(0, n, chunk_size))]
+            out += [
+                (split, scenario, i, range(s, min(n, s + chunk_size))) for i, s in enumerate(range(0, n, chunk_size))
+            ]
     return out

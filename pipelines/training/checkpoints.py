@@ -1,4 +1,5 @@
 """Training checkpoints: ``checkpoints/step-NNNNNNN.pt`` (model, EMA, optimizer, schedule, step), newest wins."""
+
 from __future__ import annotations
 
 import re

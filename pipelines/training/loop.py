@@ -8,6 +8,7 @@ Folder it writes (``out_dir``):
   previews/step-NNNNNNN.png     given | predicted | true strips of a few fixed clips
 A rerun resumes from the newest checkpoint: the step count continues and nothing before it is redone.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,8 +26,15 @@ from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from pipelines.distributed import force_cpu
 from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints
 from pipelines.training.loss_log import LossLog, truncate_csv
-from pipelines.training.model_factory import (DIFFUSION_KEY, LATENT_NORM_KEY, build_diffusion, build_latent, build_vdt,
-                                             checkpoint_extras, fit_normalization)
+from pipelines.training.model_factory import (
+    DIFFUSION_KEY,
+    LATENT_NORM_KEY,
+    build_diffusion,
+    build_latent,
+    build_vdt,
+    checkpoint_extras,
+    fit_normalization,
+)
 from pipelines.training.previews import write_preview
 from vdt.autoencoder import NormalizedSpace
 from vdt.checkpoint import read_checkpoint, save_model
@@ -68,8 +76,10 @@ def _check_process(init: dict, pretrain: PretrainConfig, path) -> None:
     mine = {"steps": pretrain.diffusion_steps, "prediction": pretrain.prediction}
     theirs = {k: record[k] for k in mine}
     if mine != theirs:
-        raise ValueError(f"{path}: model.init_checkpoint was trained with {theirs}, but pretrain sets {mine}: "
-                         "set pretrain.prediction / diffusion_steps to the checkpoint's")
+        raise ValueError(
+            f"{path}: model.init_checkpoint was trained with {theirs}, but pretrain sets {mine}: "
+            "set pretrain.prediction / diffusion_steps to the checkpoint's"
+        )
 
 
 def _frames(batch) -> torch.Tensor:
@@ -79,12 +89,22 @@ def _frames(batch) -> torch.Tensor:
 def _check_clip(clip: torch.Tensor, model: ModelConfig) -> None:
     want = (model.num_frames, 3, model.resolution, model.resolution)
     if tuple(clip.shape) != want:
-        raise ValueError(f"training clips must be (T, 3, H, W) = {want} (model.num_frames, model.resolution), "
-                         f"got {tuple(clip.shape)}")
+        raise ValueError(
+            f"training clips must be (T, 3, H, W) = {want} (model.num_frames, model.resolution), "
+            f"got {tuple(clip.shape)}"
+        )
 
 
-def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pretrain: PretrainConfig,
-              out_dir: Path, seed: int = 0, progress: bool = True) -> Path:
+def train_vdt(
+    dataset: Dataset,
+    *,
+    model: ModelConfig,
+    latent: LatentConfig,
+    pretrain: PretrainConfig,
+    out_dir: Path,
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
     """Train (or finish training) a VDT on ``dataset`` (items: (T, 3, H, W) in [-1, 1], or dicts with "frames");
     returns ``out_dir/model.pt``."""
     out_dir = Path(out_dir)
@@ -98,8 +118,9 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
         raise ValueError("the training dataset is empty")
     _check_clip(_frames(dataset[0]), model)
 
-    acc = Accelerator(mixed_precision=pretrain.mixed_precision, gradient_accumulation_steps=pretrain.grad_accum,
-                      cpu=force_cpu())
+    acc = Accelerator(
+        mixed_precision=pretrain.mixed_precision, gradient_accumulation_steps=pretrain.grad_accum, cpu=force_cpu()
+    )
     main = acc.is_main_process
     set_seed(seed)  # the initial weights: the same seed gives the same model in every process and every rerun
     space = build_latent(latent).to(acc.device)
@@ -120,7 +141,8 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
     ema = make_ema(vdt)
     opt = torch.optim.AdamW(vdt.parameters(), lr=pretrain.lr, weight_decay=pretrain.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(s, pretrain.warmup_steps, pretrain.steps, pretrain.schedule))
+        opt, lambda s: lr_factor(s, pretrain.warmup_steps, pretrain.steps, pretrain.schedule)
+    )
 
     start = 0
     if state is not None:
@@ -136,17 +158,29 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
 
     # Every process needs at least one full batch per "epoch": small datasets draw with replacement.
     needed = pretrain.batch_size * acc.num_processes
-    sampler = RandomSampler(dataset, replacement=len(dataset) < needed, num_samples=max(len(dataset), needed),
-                            generator=torch.Generator().manual_seed(seed))
-    loader = DataLoader(dataset, batch_size=pretrain.batch_size, sampler=sampler, drop_last=True,
-                        num_workers=pretrain.num_workers)  # not persistent: workers must see set_epoch
+    sampler = RandomSampler(
+        dataset,
+        replacement=len(dataset) < needed,
+        num_samples=max(len(dataset), needed),
+        generator=torch.Generator().manual_seed(seed),
+    )
+    loader = DataLoader(
+        dataset, batch_size=pretrain.batch_size, sampler=sampler, drop_last=True, num_workers=pretrain.num_workers
+    )  # not persistent: workers must see set_epoch
     vdt, opt, loader = acc.prepare(vdt, opt, loader)
     ema.to(acc.device)
     diffusion = build_diffusion(pretrain, model)
     extras = checkpoint_extras(space, diffusion)
     h, w = space.latent_size(model.resolution, model.resolution)
-    masks = MaskGenerator(model.num_frames, h, w, n_given=model.n_given, interp_stride=pretrain.interp_stride,
-                          weights=dict(pretrain.mask_weights), n_given_range=pretrain.n_given_range)
+    masks = MaskGenerator(
+        model.num_frames,
+        h,
+        w,
+        n_given=model.n_given,
+        interp_stride=pretrain.interp_stride,
+        weights=dict(pretrain.mask_weights),
+        n_given_range=pretrain.n_given_range,
+    )
     # Masks, steps and noise come from a generator seeded by (seed, process, start step): a resumed run does
     # not replay the draws of the steps before the crash, and processes draw differently.
     g = torch.Generator().manual_seed(seed * 1_000_003 + acc.process_index * 7919 + start)
@@ -177,9 +211,13 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
                 opt.zero_grad(set_to_none=True)
             per_sample, tasks = acc.gather(result.per_sample), acc.gather(result.tasks)
             if logger is not None:
-                logger.add(float(result.loss.detach()), {TASKS[int(i)]: (float(per_sample[tasks == i].sum()),
-                                                                         int((tasks == i).sum()))
-                                                        for i in tasks.unique()})
+                logger.add(
+                    float(result.loss.detach()),
+                    {
+                        TASKS[int(i)]: (float(per_sample[tasks == i].sum()), int((tasks == i).sum()))
+                        for i in tasks.unique()
+                    },
+                )
             if not acc.sync_gradients:
                 continue
             schedule.step()
@@ -192,13 +230,22 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
             if step % pretrain.checkpoint_every == 0 or step == pretrain.steps:
                 acc.wait_for_everyone()
                 if main:
-                    save_model(checkpoint_path(out_dir, step), acc.unwrap_model(vdt), ema=ema,
-                               extra={"step": step, "optimizer": opt.state_dict(), "scheduler": schedule.state_dict(),
-                                      **extras})
+                    save_model(
+                        checkpoint_path(out_dir, step),
+                        acc.unwrap_model(vdt),
+                        ema=ema,
+                        extra={
+                            "step": step,
+                            "optimizer": opt.state_dict(),
+                            "scheduler": schedule.state_dict(),
+                            **extras,
+                        },
+                    )
                     prune_checkpoints(out_dir, pretrain.keep_checkpoints)
             if main and (step % pretrain.preview_every == 0 or step == pretrain.steps):
-                write_preview(ema, space, diffusion, preview_clips, model.n_given,
-                              out_dir / "previews" / f"step-{step:07d}.png")
+                write_preview(
+                    ema, space, diffusion, preview_clips, model.n_given, out_dir / "previews" / f"step-{step:07d}.png"
+                )
             if step >= pretrain.steps:
                 break
         epoch += 1
@@ -208,7 +255,12 @@ def train_vdt(dataset: Dataset, *, model: ModelConfig, latent: LatentConfig, pre
         logger.close()
     if main:
         save_model(final, acc.unwrap_model(vdt), ema=ema, extra={"step": step, **extras})
-        log.info("pretraining finished at step %d: %s (loss %s, previews %s)", step, final,
-                 out_dir / "loss.csv", out_dir / "previews")
+        log.info(
+            "pretraining finished at step %d: %s (loss %s, previews %s)",
+            step,
+            final,
+            out_dir / "loss.csv",
+            out_dir / "previews",
+        )
     acc.wait_for_everyone()
     return final

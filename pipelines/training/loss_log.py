@@ -3,6 +3,7 @@
 On resume the CSV is cut back to the checkpoint's step, so the rows after it (work that was lost in the
 crash and is done again) never appear twice; TensorBoard purges its events after that step for the same reason,
 and the ``seconds`` column continues from the last row kept (training time over every session)."""
+
 from __future__ import annotations
 
 import csv
@@ -61,6 +62,7 @@ class LossLog:
         self._tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter  # imported here: only the main process logs
+
             # Events of steps after the checkpoint were written by the session that crashed and are redone now.
             self._tb = SummaryWriter(str(folder / "tensorboard"), purge_step=resume_step + 1)
         self._sums: dict[str, float] = defaultdict(float)
@@ -77,8 +79,12 @@ class LossLog:
     def row(self, step: int, lr: float, seconds: float) -> dict:
         """``seconds``: since this session started; the row records them added to the earlier sessions'."""
         means = {k: self._sums[k] / self._counts[k] for k in self._counts if self._counts[k]}
-        row = {"step": step, "loss": means.get("loss", math.nan), "lr": lr,
-               "seconds": round(self.seconds_before + seconds, 2)}
+        row = {
+            "step": step,
+            "loss": means.get("loss", math.nan),
+            "lr": lr,
+            "seconds": round(self.seconds_before + seconds, 2),
+        }
         row.update({f"loss_{t}": means.get(t, math.nan) for t in TASKS})
         self._csv.writerow(row)
         if self._tb is not None:

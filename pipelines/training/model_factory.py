@@ -1,6 +1,7 @@
 """Build the latent space, the diffusion process and the VDT a config describes; load a trained VDT with the
 latent normalisation and the diffusion process it was trained with (one home for both, so every stage that
 samples or extracts sees the model exactly as training left it)."""
+
 from __future__ import annotations
 
 import logging
@@ -30,16 +31,27 @@ def build_latent(latent: LatentConfig) -> LatentSpace:
 
 
 def build_diffusion(pretrain: PretrainConfig, model: ModelConfig) -> GaussianDiffusion:
-    return GaussianDiffusion.linear(pretrain.diffusion_steps, learn_sigma=model.learn_sigma,
-                                    prediction=pretrain.prediction, loss_weighting=pretrain.loss_weighting,
-                                    snr_gamma=pretrain.snr_gamma)
+    return GaussianDiffusion.linear(
+        pretrain.diffusion_steps,
+        learn_sigma=model.learn_sigma,
+        prediction=pretrain.prediction,
+        loss_weighting=pretrain.loss_weighting,
+        snr_gamma=pretrain.snr_gamma,
+    )
 
 
 def build_vdt(model: ModelConfig, space: LatentSpace) -> VDT:
     """A fresh VDT for ``model`` on ``space``'s latents, started from ``model.init_checkpoint`` when given."""
     size, _ = space.latent_size(model.resolution, model.resolution)
-    vdt = vdt_from_name(model.size, **model.overrides, input_size=size, in_channels=space.channels,
-                        num_frames=model.num_frames, learn_sigma=model.learn_sigma, num_classes=1)
+    vdt = vdt_from_name(
+        model.size,
+        **model.overrides,
+        input_size=size,
+        in_channels=space.channels,
+        num_frames=model.num_frames,
+        learn_sigma=model.learn_sigma,
+        num_classes=1,
+    )
     if model.init_checkpoint is not None:
         load_weights(vdt, model.init_checkpoint)
         log.info("initialised the VDT from %s", model.init_checkpoint)
@@ -49,8 +61,12 @@ def build_vdt(model: ModelConfig, space: LatentSpace) -> VDT:
 def fit_normalization(space: LatentSpace, clips: torch.Tensor) -> NormalizedSpace:
     """Per-channel normalisation of ``space`` fitted on training ``clips`` (B, T, 3, H, W) in [-1, 1]."""
     normalized = NormalizedSpace.fit(space, clips)
-    log.info("latent normalisation fitted on %d training clips: shift %s, scale %s", len(clips),
-             [round(v, 4) for v in normalized.shift.tolist()], [round(v, 4) for v in normalized.scale.tolist()])
+    log.info(
+        "latent normalisation fitted on %d training clips: shift %s, scale %s",
+        len(clips),
+        [round(v, 4) for v in normalized.shift.tolist()],
+        [round(v, 4) for v in normalized.scale.tolist()],
+    )
     return normalized
 
 
@@ -65,12 +81,13 @@ def checkpoint_extras(space: LatentSpace, diffusion: GaussianDiffusion) -> dict:
 @dataclass
 class TrainedVDT:
     model: VDT
-    space: LatentSpace               # normalised when the model was trained on normalised latents
-    diffusion: GaussianDiffusion     # the full training process (respace it to sample)
+    space: LatentSpace  # normalised when the model was trained on normalised latents
+    diffusion: GaussianDiffusion  # the full training process (respace it to sample)
 
 
-def load_trained(path: str | Path, latent: LatentConfig, device: torch.device | str = "cpu",
-                 diffusion_steps: int | None = None) -> TrainedVDT:
+def load_trained(
+    path: str | Path, latent: LatentConfig, device: torch.device | str = "cpu", diffusion_steps: int | None = None
+) -> TrainedVDT:
     """One of our checkpoints (model.pt) with its latent normalisation and diffusion process; an official
     checkpoint without them uses the space as configured and the official eps process of ``diffusion_steps``
     (default 1000) steps. A ``diffusion_steps`` that contradicts the checkpoint's record is an error."""
@@ -96,6 +113,10 @@ def release_checkpoint(source: str | Path, dest: str | Path, provenance: dict) -
     obj = read_checkpoint(source)
     if "ema" not in obj or "config" not in obj:
         raise ValueError(f"{source}: not one of our training checkpoints (needs 'config' and 'ema')")
-    payload = {"config": obj["config"], "ema": obj["ema"], "provenance": provenance,
-               **{k: obj[k] for k in (DIFFUSION_KEY, LATENT_NORM_KEY, "step") if k in obj}}
+    payload = {
+        "config": obj["config"],
+        "ema": obj["ema"],
+        "provenance": provenance,
+        **{k: obj[k] for k in (DIFFUSION_KEY, LATENT_NORM_KEY, "step") if k in obj},
+    }
     return save_atomic(payload, dest)

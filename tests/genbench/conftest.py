@@ -1,8 +1,9 @@
 """Fixtures of the generation-benchmark tests: one CPU thread (tiny models run faster so), a tiny VDT checkpoint."""
+
 import pytest
 import torch
-
 from genbench_helpers import tiny_vdt
+
 from vdt.checkpoint import save_model
 
 

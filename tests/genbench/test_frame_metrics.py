@@ -1,12 +1,12 @@
 """PSNR / SSIM / MSE against values computed by hand, and scoring of generated frames only."""
+
 import math
 
 import numpy as np
 import pytest
 import torch
 
-from pipelines.genbench.frame_metrics import (gaussian_window, mse, psnr, score_generated_frames, ssim,
-                                              summarize)
+from pipelines.genbench.frame_metrics import gaussian_window, mse, psnr, score_generated_frames, ssim, summarize
 
 C1, C2 = 0.01**2, 0.03**2
 
@@ -54,8 +54,8 @@ def test_ssim_refuses_windows_larger_than_the_image():
 def test_only_generated_frames_are_scored():
     real = torch.zeros(2, 4, 3, 8, 8)
     fake = real.clone()
-    fake[:, :2] = 1.0          # given frames: wildly wrong, must not count
-    fake[0, 3] = 0.2           # one generated frame off by 0.1 in [0, 1] units
+    fake[:, :2] = 1.0  # given frames: wildly wrong, must not count
+    fake[0, 3] = 0.2  # one generated frame off by 0.1 in [0, 1] units
     generated = torch.tensor([[False, False, True, True]] * 2)
     values, positions = score_generated_frames(fake, real, generated, ssim_window=3)
     assert positions.tolist() == [2, 3, 2, 3]
@@ -70,9 +70,14 @@ def test_only_generated_frames_are_scored():
 
 def test_copy_nearest_given_frame_baseline():
     from pipelines.genbench.bench import copy_nearest_given
+
     real = torch.arange(6, dtype=torch.float32).view(1, 6, 1, 1, 1).expand(2, 6, 3, 2, 2).clone()
-    given = torch.tensor([[True, True, False, False, False, False],     # predict: the last given frame
-                          [True, False, False, False, True, False]])   # interpolation: the nearest, earlier on ties
+    given = torch.tensor(
+        [
+            [True, True, False, False, False, False],  # predict: the last given frame
+            [True, False, False, False, True, False],
+        ]
+    )  # interpolation: the nearest, earlier on ties
     out = copy_nearest_given(real, given)[:, :, 0, 0, 0]
     assert out[0].tolist() == [0, 1, 1, 1, 1, 1]
     assert out[1].tolist() == [0, 0, 0, 4, 4, 4]  # frame 2 is a tie

@@ -1,11 +1,18 @@
 """Fréchet distance: closed forms, symmetry, zero for equal statistics, rank-deficient covariances."""
+
 import numpy as np
 import pytest
 import scipy.linalg
 from scipy.stats import ortho_group
 
-from pipelines.genbench.frechet import (GaussianStats, feature_stats, frechet_distance, frechet_from_features,
-                                        sqrtm_psd, trace_sqrt_product)
+from pipelines.genbench.frechet import (
+    GaussianStats,
+    feature_stats,
+    frechet_distance,
+    frechet_from_features,
+    sqrtm_psd,
+    trace_sqrt_product,
+)
 
 
 def stats(mean, cov) -> GaussianStats:

@@ -1,5 +1,6 @@
 """gen-train + gen-bench end to end on the built-in dataset, with a small TorchScript network standing in for I3D
 (the FVD code path), and the checks that stop a benchmark before it generates anything."""
+
 import json
 import re
 from pathlib import Path
@@ -46,12 +47,23 @@ def feature_net(tmp_path):
 
 def overrides(demo_root: Path, run: Path, net: Path) -> list[str]:
     """The demo config at test size: 8-frame clips of 16 px, 2 training steps, 6 clips per task."""
-    return [f"data.path={demo_root}", f"out={run}", "model.overrides={patch_size: 4}", "model.num_frames=8",
-            "model.n_given=4", "pretrain.steps=2", "pretrain.batch_size=2", "pretrain.checkpoint_every=1",
-            "pretrain.preview_every=1", "sampler.steps=3", "sampler.batch_size=4", "bench.n_fake=6", "bench.n_real=6",
-            "bench.grid_clips=2",
-            f"bench.features={{network: i3d, path: {net}, resize: 32, frames: 8, "
-            "call_kwargs: {return_features: true}}"]
+    return [
+        f"data.path={demo_root}",
+        f"out={run}",
+        "model.overrides={patch_size: 4}",
+        "model.num_frames=8",
+        "model.n_given=4",
+        "pretrain.steps=2",
+        "pretrain.batch_size=2",
+        "pretrain.checkpoint_every=1",
+        "pretrain.preview_every=1",
+        "sampler.steps=3",
+        "sampler.batch_size=4",
+        "bench.n_fake=6",
+        "bench.n_real=6",
+        "bench.grid_clips=2",
+        f"bench.features={{network: i3d, path: {net}, resize: 32, frames: 8, call_kwargs: {{return_features: true}}}}",
+    ]
 
 
 def with_sets(values: list[str]) -> list[str]:
@@ -116,12 +128,15 @@ def test_refuses_fvd_without_weights_before_generating(demo_root, tmp_path, capl
     assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("name, key, path", [
-    ("sky_timelapse", "data.eval_split", "data/sky_timelapse/sky_test"),
-    ("ucf101", "data.path", "data/UCF-101"),
-    ("taichi", "data.eval_split", "data/taichi/test"),
-    ("cityscapes", "data.eval_split", "data/cityscapes/leftImg8bit_sequence/val"),
-])
+@pytest.mark.parametrize(
+    "name, key, path",
+    [
+        ("sky_timelapse", "data.eval_split", "data/sky_timelapse/sky_test"),
+        ("ucf101", "data.path", "data/UCF-101"),
+        ("taichi", "data.eval_split", "data/taichi/test"),
+        ("cityscapes", "data.eval_split", "data/cityscapes/leftImg8bit_sequence/val"),
+    ],
+)
 def test_dataset_configs_validate_then_fail_early_naming_the_data(name, key, path, tmp_path, monkeypatch, caplog):
     config = CONFIGS / f"{name}.yaml"
     cfg = load_config(config, GenBenchConfig)
@@ -139,13 +154,35 @@ def test_dataset_configs_validate_then_fail_early_naming_the_data(name, key, pat
 def test_other_networks_are_never_called_fvd(tmp_path):
     cfg = FeatureNetConfig(network="my_net", path=tmp_path / "net.pt")
     assert cfg.label == "FD[my_net]"
-    results = {"name": "x", "checkpoint": "c.pt", "seed": 0, "feature_net": {**cfg.model_dump(mode="json"),
-                                                                             "label": cfg.label},
-               "data": {"root": "d", "split": "test", "videos": 3, "clip_mode": "random", "clip_length": 16,
-                        "frame_stride": 1, "resolution": [64, 64]},
-               "sampler": {"method": "ddim", "steps": 25, "eta": 0.0},
-               "tasks": [{"task": "unconditional", "fd": 12.345, "n_real": 10, "n_fake": 10, "frames": 16,
-                          "stride": 1, "resolution": 64, "split": "test", "frame_metrics": None}]}
+    results = {
+        "name": "x",
+        "checkpoint": "c.pt",
+        "seed": 0,
+        "feature_net": {**cfg.model_dump(mode="json"), "label": cfg.label},
+        "data": {
+            "root": "d",
+            "split": "test",
+            "videos": 3,
+            "clip_mode": "random",
+            "clip_length": 16,
+            "frame_stride": 1,
+            "resolution": [64, 64],
+        },
+        "sampler": {"method": "ddim", "steps": 25, "eta": 0.0},
+        "tasks": [
+            {
+                "task": "unconditional",
+                "fd": 12.345,
+                "n_real": 10,
+                "n_fake": 10,
+                "frames": 16,
+                "stride": 1,
+                "resolution": 64,
+                "split": "test",
+                "frame_metrics": None,
+            }
+        ],
+    }
     table = markdown(results)
     assert "| task | FD[my_net] |" in table and "FVD" not in table
     assert "| unconditional | 12.35 | – | – | – | 10 | 10 | 16 | 1 | 64 | test |" in table
@@ -157,8 +194,11 @@ def test_feature_net_input_convention_and_errors(tmp_path, feature_net):
     assert x.shape == (2, 3, 4, 8, 8) and torch.allclose(x, (clips.permute(0, 2, 1, 3, 4) + 1) * 127.5)
     assert torch.allclose(to_network_input(clips, "0,1", None), (clips.permute(0, 2, 1, 3, 4) + 1) / 2)
     assert to_network_input(clips, "-1,1", 16).shape == (2, 3, 4, 16, 16)
-    net = FeatureNet(FeatureNetConfig(path=feature_net, frames=4, resize=None, input_range="0,1",
-                                      call_kwargs={"return_features": True}))
+    net = FeatureNet(
+        FeatureNetConfig(
+            path=feature_net, frames=4, resize=None, input_range="0,1", call_kwargs={"return_features": True}
+        )
+    )
     expected = F.adaptive_avg_pool2d((clips[:, 0] + 1) / 2, 2).flatten(1).double().numpy()
     assert np.allclose(net.features(clips), expected)
     wrong = FeatureNet(FeatureNetConfig(path=feature_net, frames=4, resize=None))  # no return_features

@@ -1,19 +1,29 @@
 """Sampling to files: every mask mode keeps the given frames, clips are seeded by index (batches and shards agree),
 mask files, the MP4 / GIF / grid writers, and the ``sample`` command with shards."""
+
 import json
 
 import numpy as np
 import pytest
 import torch
+from genbench_helpers import index_frames, tiny_vdt, write_index_video
 from PIL import Image
 
-from genbench_helpers import index_frames, tiny_vdt, write_index_video
 from physion.video_io import read_video
 from pipelines.cli import main
 from pipelines.config.sections import SamplerConfig
 from pipelines.genbench.generation import ClipGenerator, task_masks
-from pipelines.genbench.sampling_io import (GENERATED, GIVEN, PARTIAL, frame_states, load_mask_file,
-                                            read_conditioning, write_clip_gif, write_clip_mp4, write_grid)
+from pipelines.genbench.sampling_io import (
+    GENERATED,
+    GIVEN,
+    PARTIAL,
+    frame_states,
+    load_mask_file,
+    read_conditioning,
+    write_clip_gif,
+    write_clip_mp4,
+    write_grid,
+)
 from pipelines.genbench.sharding import parse_shard, placement
 from vdt.autoencoders.pixels import PixelSpace
 from vdt.diffusion import GaussianDiffusion
@@ -34,7 +44,7 @@ def test_every_task_keeps_given_positions(task):
     out = gen.generate(masks, None if task == "unconditional" else given, range(3), seed=1)
     assert out.shape == (3, 6, 3, 8, 8) and torch.isfinite(out).all() and out.abs().max() <= 1
     keep = (masks == 0).unsqueeze(2).expand_as(out)
-    assert torch.equal(out[keep], given[keep])              # given positions come back unchanged
+    assert torch.equal(out[keep], given[keep])  # given positions come back unchanged
     assert (out[~keep] - given[~keep]).abs().mean() > 0.05  # generated ones are new
 
 
@@ -90,8 +100,11 @@ def test_frame_states_and_writers_read_back(tmp_path):
     for i in range(4):
         gif.seek(i)
         assert np.abs(np.asarray(gif.convert("RGB")).astype(int) - uint8[i]).max() <= 3
-    grid = np.asarray(Image.open(write_grid(tmp_path / "g.png", [("a", clip, frame_states(mask))], scale=2,
-                                            label_width=10)).convert("RGB"))
+    grid = np.asarray(
+        Image.open(write_grid(tmp_path / "g.png", [("a", clip, frame_states(mask))], scale=2, label_width=10)).convert(
+            "RGB"
+        )
+    )
     # one row: 4 cells of 8*2 + 2*2 border + 2 gap = 22 px, plus the 14 px band of column numbers
     assert grid.shape == (22 + 14, 10 + 4 * 22, 3)
     assert tuple(grid[0, 10]) == GIVEN and tuple(grid[0, 10 + 22]) == PARTIAL and tuple(grid[0, 10 + 44]) == GENERATED
@@ -121,15 +134,36 @@ def test_sample_command_shards_fill_one_folder(tmp_path, tiny_checkpoint):
     frames_dir.mkdir()
     for i, f in enumerate(index_frames(6, 8, 8)):
         Image.fromarray(f).save(frames_dir / f"{i}.png")
-    base = ["sample", str(tiny_checkpoint), "--input", str(frames_dir), "--task", "predict", "--n-given", "2",
-            "--num-samples", "3", "--steps", "3", "--no-progress", "--device", "cpu"]
+    base = [
+        "sample",
+        str(tiny_checkpoint),
+        "--input",
+        str(frames_dir),
+        "--task",
+        "predict",
+        "--n-given",
+        "2",
+        "--num-samples",
+        "3",
+        "--steps",
+        "3",
+        "--no-progress",
+        "--device",
+        "cpu",
+    ]
     assert main(base + ["--out", str(tmp_path / "whole")]) == 0
     for shard in ("0/2", "1/2"):
         assert main(base + ["--out", str(tmp_path / "sharded"), "--shard", shard]) == 0
     names = sorted(p.name for p in (tmp_path / "sharded").iterdir())
-    assert names == sorted([f"sample_{i:05d}.{ext}" for i in range(3) for ext in ("mp4", "gif")] +
-                           ["grid_shard000-of-002.png", "grid_shard001-of-002.png",
-                            "samples_shard000-of-002.json", "samples_shard001-of-002.json"])
+    assert names == sorted(
+        [f"sample_{i:05d}.{ext}" for i in range(3) for ext in ("mp4", "gif")]
+        + [
+            "grid_shard000-of-002.png",
+            "grid_shard001-of-002.png",
+            "samples_shard000-of-002.json",
+            "samples_shard001-of-002.json",
+        ]
+    )
     record = json.loads((tmp_path / "sharded" / "samples_shard001-of-002.json").read_text())
     assert [c["index"] for c in record["clips"]] == [2] and record["task"] == "predict" and record["n_given"] == 2
     for i in range(3):  # the same clips as the unsharded run, and the given frames are the input's
@@ -152,11 +186,27 @@ def test_sample_command_refuses_what_it_cannot_do(tmp_path, tiny_checkpoint):
 def test_sample_command_with_config_and_mask_file(tmp_path, tiny_checkpoint):
     video = write_index_video(tmp_path / "v.mp4", 12, 8, 8)
     config = tmp_path / "gen.yaml"
-    config.write_text("name: t\ndata: {path: nowhere}\nmodel: {size: VDT-Nano/2, resolution: 8, num_frames: 6, "
-                      "n_given: 3, frame_offset: 2}\nsampler: {steps: 2, batch_size: 2}\nbench: {ssim_window: 7}\n")
+    config.write_text(
+        "name: t\ndata: {path: nowhere}\nmodel: {size: VDT-Nano/2, resolution: 8, num_frames: 6, "
+        "n_given: 3, frame_offset: 2}\nsampler: {steps: 2, batch_size: 2}\nbench: {ssim_window: 7}\n"
+    )
     out = tmp_path / "cfg"
-    assert main(["sample", str(tiny_checkpoint), "--out", str(out), "--config", str(config), "--input", str(video),
-                 "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                str(tiny_checkpoint),
+                "--out",
+                str(out),
+                "--config",
+                str(config),
+                "--input",
+                str(video),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     record = json.loads((out / "samples.json").read_text())
     assert (record["n_given"], record["frame_stride"], record["sampler"]["steps"]) == (3, 2, 2)
     frames, _ = read_video(out / "sample_00000.mp4")
@@ -165,8 +215,24 @@ def test_sample_command_with_config_and_mask_file(tmp_path, tiny_checkpoint):
     mask[5] = 0  # give only the last frame
     np.save(tmp_path / "last.npy", mask)
     out = tmp_path / "masked"
-    assert main(["sample", str(tiny_checkpoint), "--out", str(out), "--mask", str(tmp_path / "last.npy"),
-                 "--input", str(video), "--steps", "2", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "sample",
+                str(tiny_checkpoint),
+                "--out",
+                str(out),
+                "--mask",
+                str(tmp_path / "last.npy"),
+                "--input",
+                str(video),
+                "--steps",
+                "2",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert json.loads((out / "samples.json").read_text())["mask_file"] == str(tmp_path / "last.npy")
     frames, _ = read_video(out / "sample_00000.mp4")
     assert np.abs(frames[5].astype(int) - index_frames(6, 8, 8)[5]).max() <= 3

@@ -1,10 +1,11 @@
 """The video-folder dataset: discovery, clip counts, stride, seeking, resize/crop, labels, bad input."""
+
 import numpy as np
 import pytest
 import torch
+from genbench_helpers import frame_indices, index_frames, write_index_video
 from PIL import Image
 
-from genbench_helpers import frame_indices, index_frames, write_index_video
 from pipelines.genbench.sources import BadVideoError, VideoFile
 from pipelines.genbench.video_folder import VideoFolder
 
@@ -99,7 +100,7 @@ def test_center_crop_without_resampling_is_exact(tmp_path):
         clip = ds.get(0, epoch)["frames"]
         left = round(float((clip[0, 0, 0, 0] + 1) * 127.5) / 10)
         lefts.add(left)
-        shifted = torch.from_numpy(frames[:, :, left: left + 12]).permute(0, 3, 1, 2).float() / 127.5 - 1
+        shifted = torch.from_numpy(frames[:, :, left : left + 12]).permute(0, 3, 1, 2).float() / 127.5 - 1
         assert torch.allclose(clip, shifted)  # one window for the whole clip
     assert lefts <= set(range(5)) and len(lefts) > 1
 

@@ -1,5 +1,6 @@
 """Small builders of real-format Physion files for the layout tests: flat-grey MP4s and tdw_physics HDF5 trials.
 (A unique module name, so it imports plainly from the test files beside it.)"""
+
 from __future__ import annotations
 
 import io
@@ -24,7 +25,9 @@ def grey_levels(trials) -> list[int]:
     return [int(round(float(t.frames.astype(np.float64).mean()) / 10) * 10) for t in trials]
 
 
-def write_tdw(path: Path, contact_frame: int | None, value: int, *, frames: int = 5, name: str | bytes | None = None) -> Path:
+def write_tdw(
+    path: Path, contact_frame: int | None, value: int, *, frames: int = 5, name: str | bytes | None = None
+) -> Path:
     """A tdw_physics-style trial HDF5: PNG ``_img`` frames, per-frame ``target_contacting_zone``, no ``static/scenario``.
 
     ``name`` is ``static/stimulus_name`` (default ``<folder>_<stem>``; bytes as tdw_physics stores it).
@@ -37,6 +40,7 @@ def write_tdw(path: Path, contact_frame: int | None, value: int, *, frames: int 
         f.create_dataset("static/object_ids", data=np.array([1, 2]))
         for t in range(frames):
             f.create_dataset(f"frames/{t:04d}/images/_img", data=np.frombuffer(buffer.getvalue(), dtype=np.uint8))
-            f.create_dataset(f"frames/{t:04d}/labels/target_contacting_zone",
-                             data=contact_frame is not None and t >= contact_frame)
+            f.create_dataset(
+                f"frames/{t:04d}/labels/target_contacting_zone", data=contact_frame is not None and t >= contact_frame
+            )
     return path

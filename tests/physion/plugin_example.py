@@ -3,6 +3,7 @@
 Loaded as ``load_scenario("tests.physion.plugin_example:Bump")`` or by file path. ``gap`` (metres between the ball
 and the box) and ``speed`` (m/s; None draws it from the hint) are constructor options so tests can force outcomes.
 """
+
 from __future__ import annotations
 
 from physion.engine import AGENT_RED, PATIENT_YELLOW, CameraRig, Material
@@ -24,8 +25,12 @@ class Bump(Scenario):
             speed = self.speed
         else:  # rolling at 5/7 of the push speed, 0.6 m/s covers 1.2 m in 2.8 s; 0.3 m/s stops short within 5 s
             speed = rng.uniform(0.6, 1.0) if want_label else rng.uniform(0.05, 0.3)
-        return SceneObjects(agent, patient, pushes=[Push(agent, impulse=(speed * world.mass(agent), 0.0, 0.0))],
-                            params={"speed": float(speed), "gap": self.gap})
+        return SceneObjects(
+            agent,
+            patient,
+            pushes=[Push(agent, impulse=(speed * world.mass(agent), 0.0, 0.0))],
+            params={"speed": float(speed), "gap": self.gap},
+        )
 
 
 class Overlapping(Bump):

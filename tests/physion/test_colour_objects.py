@@ -1,5 +1,6 @@
 """Colour masks of the agent (red) and patient (yellow): hand-drawn frames with known answers, and generated trials
 (held-out test-split seeds; the thresholds were chosen on the training split) against the engine's own RLE masks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,8 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from physion.colour_objects import (AGENT, PATIENT, colour_objects, hard_masks, mask_contact, mask_distance,
-                                    mask_iou, measure, soft_masks)
+from physion.colour_objects import (
+    AGENT,
+    PATIENT,
+    colour_objects,
+    hard_masks,
+    mask_contact,
+    mask_distance,
+    mask_iou,
+    measure,
+    soft_masks,
+)
 from physion.datasets import to_model_frames
 from physion.engine.palette import AGENT_RED, FLOOR_COLORS, PATIENT_YELLOW
 from physion.generate import generate
@@ -29,9 +39,9 @@ def paint(frames, t, ys, xs, colour, shade=1.0):
 
 def test_masks_follow_colour_under_shading_and_ignore_other_colours():
     f = painted(n=1)
-    paint(f, 0, slice(2, 5), slice(3, 7), AGENT_RED, shade=0.5)          # a shaded red box: still the agent
+    paint(f, 0, slice(2, 5), slice(3, 7), AGENT_RED, shade=0.5)  # a shaded red box: still the agent
     paint(f, 0, slice(8, 12), slice(10, 13), PATIENT_YELLOW, shade=0.65)  # a shaded yellow box: the patient
-    paint(f, 0, slice(12, 15), slice(0, 4), (0.18, 0.38, 0.86))           # a blue distractor: neither
+    paint(f, 0, slice(12, 15), slice(0, 4), (0.18, 0.38, 0.86))  # a blue distractor: neither
     masks = hard_masks(f)
     assert masks[0, AGENT].sum() == 12 and masks[0, AGENT, 2:5, 3:7].all()
     assert masks[0, PATIENT].sum() == 12 and masks[0, PATIENT, 8:12, 10:13].all()
@@ -41,17 +51,17 @@ def test_masks_follow_colour_under_shading_and_ignore_other_colours():
 
 def test_measures_hand_example():
     f = painted(h=16, w=20, n=3)
-    paint(f, 0, slice(2, 4), slice(2, 6), AGENT_RED)        # rows 2-3, cols 2-5
+    paint(f, 0, slice(2, 4), slice(2, 6), AGENT_RED)  # rows 2-3, cols 2-5
     paint(f, 0, slice(2, 4), slice(10, 12), PATIENT_YELLOW)  # cols 10-11: 5 pixels gap
     paint(f, 1, slice(2, 4), slice(2, 6), AGENT_RED)
-    paint(f, 1, slice(2, 4), slice(7, 9), PATIENT_YELLOW)    # one background column between: contact after dilation
-    paint(f, 2, slice(5, 6), slice(5, 6), PATIENT_YELLOW)    # no agent at all
+    paint(f, 1, slice(2, 4), slice(7, 9), PATIENT_YELLOW)  # one background column between: contact after dilation
+    paint(f, 2, slice(5, 6), slice(5, 6), PATIENT_YELLOW)  # no agent at all
     m = colour_objects(f)
     assert m.present.tolist() == [[True, True], [True, True], [False, True]]
     np.testing.assert_allclose(m.area[0], [8 / 320, 4 / 320])
-    np.testing.assert_allclose(m.centroid[0, AGENT], [4 / 20, 3 / 16])        # centre of cols 2..5, rows 2..3
+    np.testing.assert_allclose(m.centroid[0, AGENT], [4 / 20, 3 / 16])  # centre of cols 2..5, rows 2..3
     np.testing.assert_allclose(m.box[0, AGENT], [2 / 20, 2 / 16, 6 / 20, 4 / 16])
-    np.testing.assert_allclose(m.distance[:2], [5 / 20, 2 / 20])             # centre to centre, over max(H, W)
+    np.testing.assert_allclose(m.distance[:2], [5 / 20, 2 / 20])  # centre to centre, over max(H, W)
     assert np.isnan(m.distance[2]) and np.isnan(m.centroid[2, AGENT]).all() and np.isnan(m.box[2, AGENT]).all()
     assert m.contact.tolist() == [False, True, False]
 
@@ -67,7 +77,7 @@ def test_distance_and_contact_are_exact_on_random_masks():
             brute = np.sqrt(((pa[:, None] - pb[None]) ** 2).sum(-1)).min() / 12
             assert got[t] == pytest.approx(brute)
             # 3x3 dilations of both overlap exactly when some pair is within 2 pixels in each axis
-            assert mask_contact(a[t:t + 1], b[t:t + 1])[0] == (np.abs(pa[:, None] - pb[None]).max(-1) <= 2).any()
+            assert mask_contact(a[t : t + 1], b[t : t + 1])[0] == (np.abs(pa[:, None] - pb[None]).max(-1) <= 2).any()
         else:
             assert np.isnan(got[t])
 
@@ -85,8 +95,7 @@ def test_blur_half_mixes_stay_in_the_mask():
 def trials(tmp_path_factory):
     """One test-split trial per built-in scenario at 64 px (never the training seeds the thresholds were tuned on)."""
     root = tmp_path_factory.mktemp("colour_store")
-    generate(root, list(SCENARIOS), {"test": 1}, resolution=RES, num_frames=FRAMES, workers=1, seed=5,
-             progress=False)
+    generate(root, list(SCENARIOS), {"test": 1}, resolution=RES, num_frames=FRAMES, workers=1, seed=5, progress=False)
     return [read_trial(p) for p in TrialStore(root).trials("test")]
 
 
@@ -111,7 +120,7 @@ def test_colour_masks_match_the_engine_masks(trials):
     native = {t.scenario: scenario_iou(t, RES) for t in trials}
     model = {t.scenario: scenario_iou(t, MODEL_RES) for t in trials}
     print("IoU at render resolution", native, "\nIoU at model resolution", model)
-    assert min(native.values()) >= 0.97          # measured 1.00 in every scenario on training trials
+    assert min(native.values()) >= 0.97  # measured 1.00 in every scenario on training trials
     # small objects at 32 px: one pixel more or less moves a 4-pixel mask's IoU by 0.2 (training: 0.86-0.99, mean 0.94)
     assert min(model.values()) >= 0.7 and np.mean(list(model.values())) >= 0.85
 

@@ -1,5 +1,6 @@
 """Torch datasets: shapes, value range, exact frame indices (every pixel of frame t is 5 * t), resizing,
 filters, labels, and bad files failing (or being listed with skip_bad) when the dataset is built."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,12 +20,24 @@ T, SIZE = 40, 8
 OBSERVED_FRAMES_SMALL = 15  # an observed window that ends between two stored frames
 
 
-def indexed_trial(name: str, scenario: str = "Collide", split: str = "training", num_frames: int = T,
-                  label: bool | None = True, first: int | None = 20) -> Trial:
+def indexed_trial(
+    name: str,
+    scenario: str = "Collide",
+    split: str = "training",
+    num_frames: int = T,
+    label: bool | None = True,
+    first: int | None = 20,
+) -> Trial:
     """Frame t is a flat grey of value 5 * t, so a decoded pixel tells which frame it came from."""
     frames = (5 * np.arange(num_frames, dtype=np.uint8))[:, None, None, None] * np.ones((1, SIZE, SIZE, 3), np.uint8)
-    return Trial(name=name, scenario=scenario, split=split, frames=frames, label=label,
-                 first_contact_frame=first if label else None)
+    return Trial(
+        name=name,
+        scenario=scenario,
+        split=split,
+        frames=frames,
+        label=label,
+        first_contact_frame=first if label else None,
+    )
 
 
 def frame_ids(clip: torch.Tensor) -> list[int]:
@@ -125,8 +138,17 @@ def strided_trial(name: str, stride: int, split: str = "training", num_frames: i
     """``indexed_trial`` with only video frames 0, s, 2s, ... stored (pixel value 5 * video frame)."""
     full = indexed_trial(name, split=split, num_frames=num_frames, first=first)
     contacts = np.arange(num_frames) >= first  # contact first at a frame the stride does not store
-    return Trial(name=name, scenario=full.scenario, split=split, frames=full.frames[::stride], label=True,
-                 contacts=contacts, first_contact_frame=first, frame_stride=stride, video_frames=num_frames)
+    return Trial(
+        name=name,
+        scenario=full.scenario,
+        split=split,
+        frames=full.frames[::stride],
+        label=True,
+        contacts=contacts,
+        first_contact_frame=first,
+        frame_stride=stride,
+        video_frames=num_frames,
+    )
 
 
 @pytest.fixture
@@ -168,8 +190,11 @@ def test_trial_dataset_on_a_strided_store_keeps_video_frame_numbers(strided_stor
 
 def test_a_strided_store_refuses_what_it_cannot_serve(strided_store):
     for skip_bad in (False, True):  # the store, not one file: never skipped into an empty dataset
-        with pytest.raises(UnservableRequest, match=r"c0\.hdf5: stores only video frames 0, 2, 4, \.\.\. "
-                           r"\(frame_stride 2\), so frame_offset 3 would need frames it does not hold"):
+        with pytest.raises(
+            UnservableRequest,
+            match=r"c0\.hdf5: stores only video frames 0, 2, 4, \.\.\. "
+            r"\(frame_stride 2\), so frame_offset 3 would need frames it does not hold",
+        ):
             ClipDataset(strided_store, "training", num_frames=4, frame_offset=3, resolution=SIZE, skip_bad=skip_bad)
         with pytest.raises(UnservableRequest, match=r"r0\.hdf5: stores only video frames 0, 2"):
             TrialDataset(strided_store, "readout", num_frames=30, frame_offset=1, resolution=SIZE, skip_bad=skip_bad)

@@ -1,4 +1,5 @@
 """Damage and faults in stores: named with the file and the key, found before work starts (issue 13)."""
+
 from __future__ import annotations
 
 import errno
@@ -9,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_real_layouts import train_tree  # noqa: F401 - a fixture
+from test_store import make_trial
 
 import physion.generation.space
 import physion.generation.worker
@@ -17,8 +20,6 @@ from physion.generation.resume import store_lock
 from physion.scenarios import ScenarioLoadError, load_scenario
 from physion.store import read_trial, write_trial
 from pipelines.cli import main as cli_main
-from test_real_layouts import train_tree  # noqa: F401 - a fixture
-from test_store import make_trial
 
 DAMAGED = r"(damaged HDF5 content at [\w/]+: .*|frames/\d{4}/images/_img is not a decodable image: .*)"
 
@@ -53,27 +54,69 @@ def test_inspect_deep_reads_every_dataset(tmp_path, caplog, capsys):
 
 def test_generate_refuses_a_plan_the_disk_cannot_hold(tmp_path, caplog, monkeypatch):
     monkeypatch.setattr(physion.generation.space, "free_bytes", lambda root: 5_000_000)  # a 5 MB disk
-    args = ["generate", "--out", str(tmp_path / "g"), "--scenario", "Collide", "--training", "40", "--readout", "0",
-            "--test", "0", "--resolution", "64", "--frames", "60", "--workers", "1", "--no-progress"]
+    args = [
+        "generate",
+        "--out",
+        str(tmp_path / "g"),
+        "--scenario",
+        "Collide",
+        "--training",
+        "40",
+        "--readout",
+        "0",
+        "--test",
+        "0",
+        "--resolution",
+        "64",
+        "--frames",
+        "60",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     with caplog.at_level(logging.ERROR):
         assert cli_main(args) == 1
-    assert re.fullmatch(rf"vdt-physion: {re.escape(str(tmp_path / 'g'))}: needs about [\d.]+ MB for 40 more "
-                        r"trial\(s\) \([\d.]+ kB each\), the disk has 4.8 MB free \(free some space or generate "
-                        r"elsewhere; trials already written are kept and a rerun resumes\)", last(caplog))
+    assert re.fullmatch(
+        rf"vdt-physion: {re.escape(str(tmp_path / 'g'))}: needs about [\d.]+ MB for 40 more "
+        r"trial\(s\) \([\d.]+ kB each\), the disk has 4.8 MB free \(free some space or generate "
+        r"elsewhere; trials already written are kept and a rerun resumes\)",
+        last(caplog),
+    )
     assert not list((tmp_path / "g").glob("*/*/*.hdf5"))
 
 
 def test_a_full_disk_during_a_write_is_one_line(tmp_path, caplog, monkeypatch):
     def full(path, trial):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
     monkeypatch.setattr(physion.generation.worker, "write_trial", full)
-    args = ["generate", "--out", str(tmp_path / "g"), "--scenario", "Collide", "--training", "1", "--readout", "0",
-            "--test", "0", "--resolution", "32", "--frames", "60", "--workers", "1", "--no-progress"]
+    args = [
+        "generate",
+        "--out",
+        str(tmp_path / "g"),
+        "--scenario",
+        "Collide",
+        "--training",
+        "1",
+        "--readout",
+        "0",
+        "--test",
+        "0",
+        "--resolution",
+        "32",
+        "--frames",
+        "60",
+        "--workers",
+        "1",
+        "--no-progress",
+    ]
     with caplog.at_level(logging.ERROR):
         assert cli_main(args) == 1
-    assert last(caplog) == (f"vdt-physion: {tmp_path / 'g' / 'training' / 'Collide'}: disk full while writing "
-                            "Collide_training_00000.hdf5 (free some space; trials already written are kept and a "
-                            "rerun resumes)")
+    assert last(caplog) == (
+        f"vdt-physion: {tmp_path / 'g' / 'training' / 'Collide'}: disk full while writing "
+        "Collide_training_00000.hdf5 (free some space; trials already written are kept and a "
+        "rerun resumes)"
+    )
 
 
 def test_store_lock_names_its_holder(tmp_path):
@@ -81,14 +124,21 @@ def test_store_lock_names_its_holder(tmp_path):
         with pytest.raises(FolderLockedError) as caught:
             with store_lock(tmp_path):
                 pass
-    assert re.fullmatch(rf"{re.escape(str(tmp_path))}: another generate or merge run holds this store's lock "
-                        rf"\(pid {os.getpid()} on .+, since .+\)", str(caught.value)), caught.value
+    assert re.fullmatch(
+        rf"{re.escape(str(tmp_path))}: another generate or merge run holds this store's lock "
+        rf"\(pid {os.getpid()} on .+, since .+\)",
+        str(caught.value),
+    ), caught.value
     assert caught.value.exit_code == 1
 
 
 def test_import_physion_into_a_read_only_folder(train_tree, tmp_path, caplog):  # noqa: F811
     if os.geteuid() == 0:  # root writes anywhere a mode forbids: use a filesystem that refuses everyone
-        out, where, problem = Path("/sys/vdt-physion-faults/store"), "/sys/vdt-physion-faults", "Operation not permitted"
+        out, where, problem = (
+            Path("/sys/vdt-physion-faults/store"),
+            "/sys/vdt-physion-faults",
+            "Operation not permitted",
+        )
     else:
         (tmp_path / "ro").mkdir(mode=0o555)
         out = tmp_path / "ro" / "store"

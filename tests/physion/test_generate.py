@@ -1,5 +1,6 @@
 """The generation orchestrator: seeds, balance, determinism across workers, resume, shards + merge, manifest,
 plugins, previews and the ``generate`` command. Small (32 px, 60-frame) Collide trials keep it fast on CPU."""
+
 from __future__ import annotations
 
 import filecmp
@@ -67,7 +68,11 @@ def test_plan_order_names_and_shards_partition():
     specs = {"Collide": "Collide", "Roll": "Roll"}
     jobs = plan_trials(specs, {"training": 3, "test": 2})
     assert [j.name for j in jobs[:4]] == [
-        "Collide_training_00000", "Collide_training_00001", "Collide_training_00002", "Roll_training_00000"]
+        "Collide_training_00000",
+        "Collide_training_00001",
+        "Collide_training_00002",
+        "Roll_training_00000",
+    ]
     assert jobs[-1] == TrialJob("test", "Roll", "Roll", 1)
     shards = [plan_trials(specs, {"training": 3, "test": 2}, (i, 3)) for i in range(3)]
     assert sorted(j.name for s in shards for j in s) == sorted(j.name for j in jobs)
@@ -112,8 +117,12 @@ def test_labels_exactly_balanced_and_follow_index_parity(store):
 def test_manifest_records_settings_seeds_tries_and_first_contacts(store):
     manifest = json.loads((store / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["shard"] is None
-    assert {k: manifest["settings"][k] for k in ("resolution", "num_frames", "fps", "seed")} == \
-        {"resolution": RES, "num_frames": FRAMES, "fps": 30, "seed": 3}
+    assert {k: manifest["settings"][k] for k in ("resolution", "num_frames", "fps", "seed")} == {
+        "resolution": RES,
+        "num_frames": FRAMES,
+        "fps": 30,
+        "seed": 3,
+    }
     assert manifest["scenarios"] == [{"name": "Collide", "spec": "Collide", "class": manifest["scenarios"][0]["class"]}]
     assert manifest["counts"] == COUNTS
     assert len(manifest["trials"]) == sum(COUNTS.values())
@@ -228,7 +237,7 @@ def test_contact_sheet_size_and_pixels(store, tmp_path):
     # Second tile of the first row = frame 20 enlarged 2x (nearest); its lower half is clear of the "t=20" mark.
     top, left = GAP + CAPTION_HEIGHT, GAP + tile + GAP
     expected = first.frames[20].repeat(2, axis=0).repeat(2, axis=1)
-    np.testing.assert_array_equal(image[top + 32: top + 64, left: left + 64], expected[32:])
+    np.testing.assert_array_equal(image[top + 32 : top + 64, left : left + 64], expected[32:])
     with pytest.raises(ValueError, match="Collide_test_00000 has 60 frames; cannot show frame 90"):
         contact_sheet(store, tmp_path / "bad.png", frames=(0, 90), split="test")
 
@@ -242,20 +251,43 @@ def test_preview_mp4s_are_enlarged_and_decodable(store, tmp_path):
 
 def test_cli_generates_with_previews_and_rejects_bad_shards(tmp_path, capsys):
     out = tmp_path / "cli"
-    argv = ["generate", "--out", str(out), "--scenario", "collide", "--training", "2", "--readout", "0", "--test", "0",
-            "--resolution", str(RES), "--frames", str(FRAMES), "--workers", "1", "--seed", "3",
-            "--preview", "--no-progress"]
+    argv = [
+        "generate",
+        "--out",
+        str(out),
+        "--scenario",
+        "collide",
+        "--training",
+        "2",
+        "--readout",
+        "0",
+        "--test",
+        "0",
+        "--resolution",
+        str(RES),
+        "--frames",
+        str(FRAMES),
+        "--workers",
+        "1",
+        "--seed",
+        "3",
+        "--preview",
+        "--no-progress",
+    ]
     assert cli_main(argv) == 0
-    assert sorted(trial_files(out)) == ["training/Collide/Collide_training_00000.hdf5",
-                                        "training/Collide/Collide_training_00001.hdf5"]
+    assert sorted(trial_files(out)) == [
+        "training/Collide/Collide_training_00000.hdf5",
+        "training/Collide/Collide_training_00001.hdf5",
+    ]
     sheet = Image.open(out / "preview" / "contact_sheet.png")
     assert sheet.size == (5 * 128 + 6 * GAP, GAP + 2 * (CAPTION_HEIGHT + 128 + GAP))  # 60 frames -> t = 0, 12, .., 48
     assert sorted(p.name for p in (out / "preview").glob("*.mp4")) == [
-        "Collide_training_00000.mp4", "Collide_training_00001.mp4"]
+        "Collide_training_00000.mp4",
+        "Collide_training_00001.mp4",
+    ]
     with pytest.raises(SystemExit):
         cli_main(["generate", "--out", str(out), "--shard", "2/2"])
     assert "shard 2/2 is invalid" in capsys.readouterr().err
-
 
 
 # ---------------------------------------------------------------------------------------------------- strided stores
@@ -277,7 +309,9 @@ def test_strided_store_is_the_unstrided_one_with_every_4th_frame(store, strided_
         # labels, every frame's contacts and the first contact come from every simulated frame
         assert (kept.label, kept.first_contact_frame, kept.seed) == (full.label, full.first_contact_frame, full.seed)
         assert np.array_equal(kept.contacts, full.contacts)
-        assert np.array_equal(kept.frames, full.frames[::4]) and np.array_equal(kept.segmentation, full.segmentation[::4])
+        assert np.array_equal(kept.frames, full.frames[::4]) and np.array_equal(
+            kept.segmentation, full.segmentation[::4]
+        )
         assert np.array_equal(kept.positions, full.positions[::4])
         assert kept.params == full.params
     firsts = [read_header(p).first_contact_frame for p in trial_files(strided_store).values()]
@@ -315,9 +349,30 @@ def test_a_manifest_from_before_strides_resumes_as_stride_1(store, tmp_path):
 
 def test_cli_frame_stride(strided_store, tmp_path):
     out = tmp_path / "cli"
-    argv = ["generate", "--out", str(out), "--scenario", "collide", "--training", "2", "--readout", "2", "--test", "2",
-            "--resolution", str(RES), "--frames", str(FRAMES), "--workers", "1", "--seed", "3", "--no-progress",
-            "--frame-stride", "4"]
+    argv = [
+        "generate",
+        "--out",
+        str(out),
+        "--scenario",
+        "collide",
+        "--training",
+        "2",
+        "--readout",
+        "2",
+        "--test",
+        "2",
+        "--resolution",
+        str(RES),
+        "--frames",
+        str(FRAMES),
+        "--workers",
+        "1",
+        "--seed",
+        "3",
+        "--no-progress",
+        "--frame-stride",
+        "4",
+    ]
     assert cli_main(argv) == 0
     assert all(filecmp.cmp(path, strided_store / key, shallow=False) for key, path in trial_files(out).items())
     with pytest.raises(SystemExit, match="--preview needs every frame stored"):

@@ -1,4 +1,5 @@
 """Physion v1.5 (physion_mp4s/{train,test} + all_video_labels.json): import, scenarios, splits, buggy stimuli, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,9 @@ TEST = {
 def write_split(folder: Path, rows: dict, grey: int) -> None:
     for i, stem in enumerate(rows):
         video(folder / f"{stem}.mp4", grey + 20 * i, frames=FRAMES)
-    (folder / "all_video_labels.json").write_text(json.dumps(
-        {stem: {"label": label, "contact_frame_label": frame} for stem, (label, frame) in rows.items()}))
+    (folder / "all_video_labels.json").write_text(
+        json.dumps({stem: {"label": label, "contact_frame_label": frame} for stem, (label, frame) in rows.items()})
+    )
 
 
 @pytest.fixture
@@ -85,8 +87,11 @@ def test_v15_imports_train_as_readout_and_test_without_buggy_stimuli(v15, tmp_pa
     assert cli_main(["inspect", str(out)]) == 0
     table = capsys.readouterr().out
     assert "6 trials" in table and "1 excluded" in table
-    rows = {(line.split()[0], line.split()[1]): line.split() for line in table.splitlines()
-            if line.split()[:1] in (["readout"], ["test"])}
+    rows = {
+        (line.split()[0], line.split()[1]): line.split()
+        for line in table.splitlines()
+        if line.split()[:1] in (["readout"], ["test"])
+    }
     assert rows[("test", "Drop")][2:4] == ["1", "1"] and rows[("test", "Drop")][9] == "5/5/5"
 
 
@@ -107,12 +112,17 @@ def test_v15_bad_input(v15, tmp_path, caplog):
     extra = video(test_dir / "pilot_it2_drop_simple_box_0009.mp4", 30, frames=FRAMES)  # no label row
     with pytest.raises(MissingLabelError) as info:
         scan_layout(v15)
-    assert info.value.path == extra and f"no label for 'pilot_it2_drop_simple_box_0009' in {test_dir / 'all_video_labels.json'}" \
-        in str(info.value)
+    assert (
+        info.value.path == extra
+        and f"no label for 'pilot_it2_drop_simple_box_0009' in {test_dir / 'all_video_labels.json'}" in str(info.value)
+    )
     extra.unlink()
     (test_dir / "pilot_it2_drop_simple_box_0001.mp4").unlink()  # a label row without its video
-    with pytest.raises(PhysionDataError, match=r"all_video_labels.json: row 'pilot_it2_drop_simple_box_0001' names no "
-                                               r"video \(looked for pilot_it2_drop_simple_box_0001.mp4 in .*test\)"):
+    with pytest.raises(
+        PhysionDataError,
+        match=r"all_video_labels.json: row 'pilot_it2_drop_simple_box_0001' names no "
+        r"video \(looked for pilot_it2_drop_simple_box_0001.mp4 in .*test\)",
+    ):
         scan_layout(v15)
     out = tmp_path / "store"
     with caplog.at_level(logging.ERROR):

@@ -1,5 +1,6 @@
 """Real Physion layouts: the published label CSV, MP4 I/O, fake PhysionTrainMP4s / PhysionTestMP4s trees of tiny
 videos, MP4 and HDF5 folders, and the ``import-physion`` command (labels, names, --skip-bad, exclusions)."""
+
 from __future__ import annotations
 
 import collections
@@ -127,8 +128,10 @@ def test_train_layout_imports_with_labels_and_names(train_tree, tmp_path):
     first = collide["pilot_it2_collision_simple_box_0000"]
     assert first.frames.shape == (FRAMES, 16, 16, 3) and first.fps == 30 and first.split == "readout"
     drop = [read_trial(p) for p in store.trials("readout", "Drop")]
-    assert [(t.name, t.label) for t in drop] == [("pilot_it2_drop_simple_box_0000", False),
-                                                ("pilot_it2_drop_simple_box_0001", True)]
+    assert [(t.name, t.label) for t in drop] == [
+        ("pilot_it2_drop_simple_box_0000", False),
+        ("pilot_it2_drop_simple_box_0001", True),
+    ]
     training = [read_trial(p, frames=False) for p in store.trials("training", "Collide")]
     assert [t.label for t in training] == [None, None] and training[0].name == "pilot_it2_collision_simple_box_0010"
     meta = store.read_metadata("readout", "Collide")
@@ -144,7 +147,10 @@ def test_train_layout_imports_with_labels_and_names(train_tree, tmp_path):
 def test_max_trials_and_split_map(train_tree, tmp_path):
     report = import_layout(train_tree, tmp_path / "s", split_map={"readout": "test"}, max_trials=1, progress=False)
     store = TrialStore(tmp_path / "s")
-    assert [p.stem for p in store.trials("test")] == ["pilot_it2_collision_simple_box_0000", "pilot_it2_drop_simple_box_0000"]
+    assert [p.stem for p in store.trials("test")] == [
+        "pilot_it2_collision_simple_box_0000",
+        "pilot_it2_drop_simple_box_0000",
+    ]
     assert store.trials("readout") == [] and len(store.trials("training")) == 1
     assert report["left_out_by_max_trials"] == 4
     assert parse_split_map(["readout=test", "*=training"]) == {"readout": "test", "*": "training"}
@@ -163,12 +169,14 @@ def test_csv_row_without_video_errors_and_skip_bad_records_it(train_tree, tmp_pa
     assert not (out / "readout").exists()
     assert cli_main(["import-physion", str(train_tree), "--out", str(out), "--skip-bad", "--no-progress"]) == 0
     log = json.loads((out / "import_log.json").read_text())
-    assert log["skipped"] == [{
-        "path": str(train_tree / "readout_labels.csv"),
-        "reason": "row 'pilot_it2_collision_simple_box_0001' names no video (looked for "
-                  "pilot_it2_collision_simple_box_0001_img.mp4 / pilot_it2_collision_simple_box_0001-redyellow.mp4 "
-                  "in the Collide, Drop folders)",
-    }]
+    assert log["skipped"] == [
+        {
+            "path": str(train_tree / "readout_labels.csv"),
+            "reason": "row 'pilot_it2_collision_simple_box_0001' names no video (looked for "
+            "pilot_it2_collision_simple_box_0001_img.mp4 / pilot_it2_collision_simple_box_0001-redyellow.mp4 "
+            "in the Collide, Drop folders)",
+        }
+    ]
     assert len(TrialStore(out).trials("readout", "Collide")) == 2
 
 
@@ -187,7 +195,9 @@ def test_video_without_label_and_corrupt_video(train_tree, tmp_path):
     assert [s["path"] for s in report["skipped"]] == [str(broken)]
     assert "cannot decode as a video" in report["skipped"][0]["reason"]
     assert [p.stem for p in TrialStore(tmp_path / "b").trials("readout", "Collide")] == [
-        "pilot_it2_collision_simple_box_0000", "pilot_it2_collision_simple_box_0001"]
+        "pilot_it2_collision_simple_box_0000",
+        "pilot_it2_collision_simple_box_0001",
+    ]
 
 
 def test_test_layout_uses_redyellow_videos_and_reports_glitchy_exclusions(tmp_path):
@@ -205,7 +215,9 @@ def test_test_layout_uses_redyellow_videos_and_reports_glitchy_exclusions(tmp_pa
     glitchy.write_text("pilot_linking_nl6_boxroom_0001\nnot_in_this_set_0000\n")
     assert detect_layout(root) == "physion-test-mp4s"
     out = tmp_path / "store"
-    assert cli_main(["import-physion", str(root), "--out", str(out), "--exclude-list", str(glitchy), "--no-progress"]) == 0
+    assert (
+        cli_main(["import-physion", str(root), "--out", str(out), "--exclude-list", str(glitchy), "--no-progress"]) == 0
+    )
     store = TrialStore(out)
     dominoes = [read_trial(p) for p in store.trials("test", "Dominoes")]
     assert [(t.name, t.label) for t in dominoes] == [
@@ -214,7 +226,10 @@ def test_test_layout_uses_redyellow_videos_and_reports_glitchy_exclusions(tmp_pa
         ("pilot_dominoes_0mid_boxroom_0002", True),
     ]
     assert grey_levels(dominoes) == [120, 150, 180]
-    assert [p.stem for p in store.trials("test", "Link")] == ["pilot_linking_nl6_boxroom_0000", "pilot_linking_nl6_boxroom_0002"]
+    assert [p.stem for p in store.trials("test", "Link")] == [
+        "pilot_linking_nl6_boxroom_0000",
+        "pilot_linking_nl6_boxroom_0002",
+    ]
     log = json.loads((out / "import_log.json").read_text())
     assert log["excluded"] == ["pilot_linking_nl6_boxroom_0001"]
     assert log["exclude_names_not_found"] == ["not_in_this_set_0000"]
@@ -228,15 +243,24 @@ def test_mp4_folder_with_metadata_needs_a_split(tmp_path):
     for i, (label, first) in enumerate([(True, 2), (False, None)]):
         name = f"roll_{i:04d}"
         video(root / f"{name}_img.mp4", 60 + 60 * i)
-        entries.append({"stimulus_name": name, "scenario": "Roll", "does_target_contact_zone": label,
-                        "first_target_contact_zone_frame": first})
+        entries.append(
+            {
+                "stimulus_name": name,
+                "scenario": "Roll",
+                "does_target_contact_zone": label,
+                "first_target_contact_zone_frame": first,
+            }
+        )
     (root / "metadata.json").write_text(json.dumps(entries))
     assert detect_layout(root) == "mp4-folder"
     with pytest.raises(PhysionDataError, match="--split-map my_videos="):
         scan_layout(root)
     import_layout(root, tmp_path / "store", split_map={"*": "readout"}, progress=False)
     trials = [read_trial(p) for p in TrialStore(tmp_path / "store").trials("readout", "Roll")]
-    assert [(t.name, t.label, t.first_contact_frame) for t in trials] == [("roll_0000", True, 2), ("roll_0001", False, None)]
+    assert [(t.name, t.label, t.first_contact_frame) for t in trials] == [
+        ("roll_0000", True, 2),
+        ("roll_0001", False, None),
+    ]
     entries[0]["first_target_contact_zone_frame"] = 9  # past the 4-frame video
     (root / "metadata.json").write_text(json.dumps(entries))
     with pytest.raises(PhysionDataError, match=r"roll_0000_img.mp4: .*first_contact_frame=9 is outside the 4 frames"):
@@ -248,17 +272,24 @@ def test_hdf5_folder_imports_and_cross_checks_metadata(tmp_path):
     subset = root / "Drop" / "pilot_it2_drop_simple_box"
     write_tdw(subset / "0000.hdf5", 3, 50)
     write_tdw(subset / "0001.hdf5", None, 90)
-    (subset / "metadata.json").write_text(json.dumps([
-        {"stimulus_name": "pilot_it2_drop_simple_box_0000", "does_target_contact_zone": True},
-        {"stimulus_name": "pilot_it2_drop_simple_box_0001", "does_target_contact_zone": False},
-    ]))
+    (subset / "metadata.json").write_text(
+        json.dumps(
+            [
+                {"stimulus_name": "pilot_it2_drop_simple_box_0000", "does_target_contact_zone": True},
+                {"stimulus_name": "pilot_it2_drop_simple_box_0001", "does_target_contact_zone": False},
+            ]
+        )
+    )
     assert detect_layout(root) == "hdf5"
     report = import_layout(root, tmp_path / "store", progress=False)
     trials = [read_trial(p) for p in TrialStore(tmp_path / "store").trials("readout", "Drop")]
     assert [(t.name, t.label, t.first_contact_frame, round(mean_value(t))) for t in trials] == [
-        ("pilot_it2_drop_simple_box_0000", True, 3, 50), ("pilot_it2_drop_simple_box_0001", False, None, 90)]
+        ("pilot_it2_drop_simple_box_0000", True, 3, 50),
+        ("pilot_it2_drop_simple_box_0001", False, None, 90),
+    ]
     assert report["imported"] == 2
-    (subset / "metadata.json").write_text(json.dumps([
-        {"stimulus_name": "pilot_it2_drop_simple_box_0001", "does_target_contact_zone": True}]))
+    (subset / "metadata.json").write_text(
+        json.dumps([{"stimulus_name": "pilot_it2_drop_simple_box_0001", "does_target_contact_zone": True}])
+    )
     with pytest.raises(PhysionDataError, match=r"0001.hdf5: label False disagrees with .*metadata.json \(True\)"):
         scan_layout(root)

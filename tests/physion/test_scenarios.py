@@ -3,6 +3,7 @@
 Trials run at 32 px (64 px for colours) and 120 frames: enough for the first-contact rule (positives touch at
 frame >= 45), small enough for the whole file to stay fast on CPU.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,9 @@ PINNED = {
 _cache: dict[tuple, Trial] = {}
 
 
-def simulate(scenario: str | Scenario, seed: int, want: bool | None, resolution: int = RES,
-             frames: int = FRAMES) -> Trial:
+def simulate(
+    scenario: str | Scenario, seed: int, want: bool | None, resolution: int = RES, frames: int = FRAMES
+) -> Trial:
     """A trial, computed once per test session."""
     instance = load_scenario(scenario)() if isinstance(scenario, str) else scenario
     key = (type(instance).__name__, json.dumps(vars(instance), sort_keys=True), seed, want, resolution, frames)
@@ -66,12 +68,15 @@ def test_unknown_name_lists_the_builtins():
         assert name in message
 
 
-@pytest.mark.parametrize("spec, problem", [
-    ("tests.physion.plugin_example:Missing", "defines no 'Missing'"),
-    ("tests.physion.no_such_module:Bump", "cannot import module"),
-    ("physion.trial:Trial", "is not a subclass"),
-    ("does/not/exist.py:Bump", "no such plugin file"),
-])
+@pytest.mark.parametrize(
+    "spec, problem",
+    [
+        ("tests.physion.plugin_example:Missing", "defines no 'Missing'"),
+        ("tests.physion.no_such_module:Bump", "cannot import module"),
+        ("physion.trial:Trial", "is not a subclass"),
+        ("does/not/exist.py:Bump", "no such plugin file"),
+    ],
+)
 def test_bad_plugin_specs_say_what_is_wrong(spec, problem):
     with pytest.raises(ScenarioLoadError, match=problem):
         load_scenario(spec)
@@ -118,8 +123,11 @@ def test_same_seed_gives_identical_bytes(name):
     again = load_scenario(name)().simulate(5, resolution=RES, num_frames=50)
     for field in ("frames", "segmentation", "contacts", "positions", "velocities"):
         assert getattr(first, field).tobytes() == getattr(again, field).tobytes(), field
-    assert (first.label, first.first_contact_frame, first.params) == (again.label, again.first_contact_frame,
-                                                                      again.params)
+    assert (first.label, first.first_contact_frame, first.params) == (
+        again.label,
+        again.first_contact_frame,
+        again.params,
+    )
 
 
 def test_different_seeds_differ():
@@ -205,8 +213,9 @@ def test_geometry_helpers():
     # Outward normals: every face's normal points away from the solid's centre.
     assert all(np.dot(n, v - centre) > 0 for n, v in zip(wedge.normals[::3], wedge.vertices[::3]))
     ring = ring_parts(0.15, 0.02, segments=6)
-    assert len(ring) == 6 and all(np.hypot(*part.offset[:2]) == pytest.approx(0.15 * np.cos(np.pi / 6))
-                                  for part in ring)
+    assert len(ring) == 6 and all(
+        np.hypot(*part.offset[:2]) == pytest.approx(0.15 * np.cos(np.pi / 6)) for part in ring
+    )
 
 
 def test_camera_projects_its_target_to_the_image_centre():

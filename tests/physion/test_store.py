@@ -1,5 +1,6 @@
 """The HDF5 trial store: round trips, RLE masks, real tdw_physics files, metadata.json, atomic writes,
 corrupt files, and the ``inspect`` summary. Trials are built directly from small synthetic arrays."""
+
 from __future__ import annotations
 
 import io
@@ -13,11 +14,11 @@ from PIL import Image
 
 import physion.hdf5_write
 from physion.errors import CorruptTrialError, PhysionDataError
+from physion.hdf5_header import UnservableRequest, open_trial_file
 from physion.hdf5_layout import segmentation_colors
+from physion.hdf5_read import read_frames
 from physion.inspect import format_summary, summarize_store
 from physion.masks_rle import decode_mask, decode_segmentation, encode_mask, encode_segmentation
-from physion.hdf5_header import UnservableRequest, open_trial_file
-from physion.hdf5_read import read_frames
 from physion.store import TrialStore, read_header, read_trial, write_json_atomic, write_trial
 from physion.trial import OBSERVED_FRAMES, Trial
 from pipelines.cli import main as cli_main
@@ -30,18 +31,26 @@ def make_trial(name="collide_0000", scenario="Collide", split="readout", contact
     rng = np.random.default_rng(seed)
     segmentation = np.zeros((T, H, W), dtype=np.int32)
     for t in range(T):
-        segmentation[t, 2:6, t % 8: t % 8 + 4] = 1  # agent moves right
+        segmentation[t, 2:6, t % 8 : t % 8 + 4] = 1  # agent moves right
         segmentation[t, 8:12, 10:16] = 2
         segmentation[t, 13:16, :] = 3
     contacts = np.zeros(T, dtype=bool)
     if contact_from is not None:
         contacts[contact_from:] = True
     return Trial(
-        name=name, scenario=scenario, split=split, seed=seed,
+        name=name,
+        scenario=scenario,
+        split=split,
+        seed=seed,
         frames=rng.integers(0, 256, (T, H, W, 3), dtype=np.uint8),
-        label=contact_from is not None, contacts=contacts, first_contact_frame=contact_from,
-        segmentation=segmentation, object_ids=[11, 4, 7], object_names=["agent", "patient", "floor"],
-        agent_index=0, patient_index=1,
+        label=contact_from is not None,
+        contacts=contacts,
+        first_contact_frame=contact_from,
+        segmentation=segmentation,
+        object_ids=[11, 4, 7],
+        object_names=["agent", "patient", "floor"],
+        agent_index=0,
+        patient_index=1,
         positions=rng.normal(size=(T, 3, 3)).astype(np.float32),
         velocities=rng.normal(size=(T, 3, 3)).astype(np.float32),
         params={"speed": 1.25, "ramp": [0.1, 0.2]},
@@ -92,7 +101,9 @@ def test_tdw_keys_are_written(tmp_path):
         assert sorted(f["frames"].keys()) == [f"{t:04d}" for t in range(T)]
         frame = f["frames/0007"]
         assert np.array_equal(np.asarray(Image.open(io.BytesIO(frame["images/_img"][()].tobytes()))), trial.frames[7])
-        assert bool(frame["labels/target_contacting_zone"][()]) and not f["frames/0006/labels/target_contacting_zone"][()]
+        assert (
+            bool(frame["labels/target_contacting_zone"][()]) and not f["frames/0006/labels/target_contacting_zone"][()]
+        )
         assert frame["objects/positions"].shape == (3, 3)
 
 
@@ -164,11 +175,24 @@ def test_inconsistent_trials_are_refused_before_writing(tmp_path):
 def strided(trial: Trial, stride: int) -> Trial:
     """``trial`` keeping every ``stride``-th frame (and per-frame array), its labels over every frame."""
     return Trial(
-        name=trial.name, scenario=trial.scenario, split=trial.split, seed=trial.seed, frames=trial.frames[::stride],
-        label=trial.label, contacts=trial.contacts, first_contact_frame=trial.first_contact_frame,
-        segmentation=trial.segmentation[::stride], object_ids=trial.object_ids, object_names=trial.object_names,
-        agent_index=0, patient_index=1, positions=trial.positions[::stride], velocities=trial.velocities[::stride],
-        params=trial.params, frame_stride=stride, video_frames=trial.num_frames,
+        name=trial.name,
+        scenario=trial.scenario,
+        split=trial.split,
+        seed=trial.seed,
+        frames=trial.frames[::stride],
+        label=trial.label,
+        contacts=trial.contacts,
+        first_contact_frame=trial.first_contact_frame,
+        segmentation=trial.segmentation[::stride],
+        object_ids=trial.object_ids,
+        object_names=trial.object_names,
+        agent_index=0,
+        patient_index=1,
+        positions=trial.positions[::stride],
+        velocities=trial.velocities[::stride],
+        params=trial.params,
+        frame_stride=stride,
+        video_frames=trial.num_frames,
     )
 
 
@@ -178,8 +202,9 @@ def test_strided_trial_round_trips_with_labels_of_every_frame(tmp_path):
     with h5py.File(path, "r") as f:
         assert sorted(f["frames"]) == ["0000", "0001", "0002", "0003"]  # video frames 0, 3, 6, 9
         assert int(f["static/frame_stride"][()]) == 3 and int(f["static/video_frames"][()]) == T
-        assert [bool(f[f"frames/{k:04d}/labels/target_contacting_zone"][()]) for k in range(4)] == \
-            [bool(full.contacts[t]) for t in (0, 3, 6, 9)]
+        assert [bool(f[f"frames/{k:04d}/labels/target_contacting_zone"][()]) for k in range(4)] == [
+            bool(full.contacts[t]) for t in (0, 3, 6, 9)
+        ]
     back = read_trial(path)
     assert (back.frame_stride, back.num_frames, back.stored_frames) == (3, T, 4)
     assert back.frame_indices.tolist() == [0, 3, 6, 9]
@@ -191,7 +216,10 @@ def test_strided_trial_round_trips_with_labels_of_every_frame(tmp_path):
     assert header.to_trial().metadata()["num_frames"] == T
     with open_trial_file(path) as f:  # readers ask for video frames and get exactly those
         assert np.array_equal(read_frames(path, f, header, [9, 3]), full.frames[[9, 3]])
-        with pytest.raises(UnservableRequest, match=r"s\.hdf5: stores only video frames 0, 3, 6, \.\.\. \(frame_stride 3\), so it cannot serve frame\(s\) \[4\]"):
+        with pytest.raises(
+            UnservableRequest,
+            match=r"s\.hdf5: stores only video frames 0, 3, 6, \.\.\. \(frame_stride 3\), so it cannot serve frame\(s\) \[4\]",
+        ):
             read_frames(path, f, header, [3, 4])
         with pytest.raises(UnservableRequest, match="video frames 0..12 asked for, the trial has 12"):
             read_frames(path, f, header, [0, 12])
@@ -249,7 +277,7 @@ def write_tdw_file(path: Path, labels: list[bool] | None, first_key: int = 1) ->
             group = f.create_group(f"frames/{t + first_key:04d}")
             group.create_dataset("images/_img", data=png(frames[t]), compression="gzip")
             id_image = np.zeros((8, 8, 3), dtype=np.uint8)
-            id_image[0:2, t:t + 2] = colors[0]
+            id_image[0:2, t : t + 2] = colors[0]
             id_image[5:8, 5:8] = colors[1]
             group.create_dataset("images/_id", data=png(id_image), compression="gzip")
             group.create_dataset("images/_depth", data=png(frames[t]))
@@ -289,13 +317,20 @@ def test_tdw_file_without_labels_reads_as_unlabelled(tmp_path):
 
 def test_store_paths_listing_and_metadata(tmp_path):
     store = TrialStore(tmp_path)
-    trials = [make_trial("b_0001", contact_from=3), make_trial("a_0000", contact_from=None),
-              make_trial("c_0002", scenario="Drop", split="test")]
+    trials = [
+        make_trial("b_0001", contact_from=3),
+        make_trial("a_0000", contact_from=None),
+        make_trial("c_0002", scenario="Drop", split="test"),
+    ]
     for trial in trials:
         write_trial(store.trial_path(trial.split, trial.scenario, trial.name), trial)
     folder = tmp_path / "readout" / "Collide"
     (folder / ".a_0000.hdf5.123-abcd.tmp").write_bytes(b"partial")  # a writer's temporary file
-    assert store.trials() == [folder / "a_0000.hdf5", folder / "b_0001.hdf5", tmp_path / "test" / "Drop" / "c_0002.hdf5"]
+    assert store.trials() == [
+        folder / "a_0000.hdf5",
+        folder / "b_0001.hdf5",
+        tmp_path / "test" / "Drop" / "c_0002.hdf5",
+    ]
     assert store.trials(split="test") == [tmp_path / "test" / "Drop" / "c_0002.hdf5"]
     assert store.groups() == [("readout", "Collide"), ("test", "Drop")]
     out = store.write_metadata("readout", "Collide")
@@ -307,8 +342,12 @@ def test_store_paths_listing_and_metadata(tmp_path):
     write_trial(store.trial_path("readout", "Collide", "s_0003"), strided(make_trial("s_0003"), 4))
     store.write_metadata("readout", "Collide")
     entry = store.read_metadata("readout", "Collide")[-1]
-    assert (entry["file"], entry["num_frames"], entry["frame_stride"], entry["resolution"]) == \
-        ("s_0003.hdf5", T, 4, [H, W])
+    assert (entry["file"], entry["num_frames"], entry["frame_stride"], entry["resolution"]) == (
+        "s_0003.hdf5",
+        T,
+        4,
+        [H, W],
+    )
     with pytest.raises(ValueError, match="unknown split"):
         store.trial_path("train", "Collide", "x")
     with pytest.raises(ValueError, match="plain name"):

@@ -1,4 +1,5 @@
 """tdw_physics output folders (NNNN_img.mp4 + metadata.json, HDF5 siblings): import, scenarios, bad input, inspect."""
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,18 @@ FRAMES = 6
 def tdw_entry(name: str, controller: str, label: bool | None, first: int | None, valid: bool = True) -> dict:
     """One metadata.json entry with the fields (and some of the extras) tdw_physics writes."""
     return {
-        "stimulus_name": name, "controller_name": controller, "git_commit": "cc950a254c7d6f74744dedae7a34869146d1b3d2",
-        "num_frames": FRAMES, "is_trial_valid": valid, "does_target_move": True, "does_target_contact_zone": label,
-        "does_target_miss_zone": None if label is None else not label, "first_target_move_frame": 1,
-        "first_target_contact_zone_frame": first, "room": "b'box'", "trial_seed": 140000,
+        "stimulus_name": name,
+        "controller_name": controller,
+        "git_commit": "cc950a254c7d6f74744dedae7a34869146d1b3d2",
+        "num_frames": FRAMES,
+        "is_trial_valid": valid,
+        "does_target_move": True,
+        "does_target_contact_zone": label,
+        "does_target_miss_zone": None if label is None else not label,
+        "first_target_move_frame": 1,
+        "first_target_contact_zone_frame": first,
+        "room": "b'box'",
+        "trial_seed": 140000,
     }
 
 
@@ -45,15 +54,23 @@ def tdw_folder(folder: Path, entries: list[dict], grey: int) -> Path:
 def stimuli(tmp_path) -> Path:
     """Two controller runs: the benchmark's example (byte-repr names) and a Roll subset run by Collision."""
     root = tmp_path / "stimuli"
-    tdw_folder(root / "example_dominoes", [
-        tdw_entry("b'example_dominoes/0000'", "MultiDominoes", True, 2),
-        tdw_entry("b'example_dominoes/0001'", "MultiDominoes", False, None),
-        tdw_entry("b'example_dominoes/0002'", "MultiDominoes", True, 3),
-    ], grey=60)
-    roll = tdw_folder(root / "pilot_it2_rollingSliding_simple_collision_box", [
-        tdw_entry("pilot_it2_rollingSliding_simple_collision_box_0000", "Collision", False, None),
-        tdw_entry("pilot_it2_rollingSliding_simple_collision_box_0001", "Collision", True, 1),
-    ], grey=160)
+    tdw_folder(
+        root / "example_dominoes",
+        [
+            tdw_entry("b'example_dominoes/0000'", "MultiDominoes", True, 2),
+            tdw_entry("b'example_dominoes/0001'", "MultiDominoes", False, None),
+            tdw_entry("b'example_dominoes/0002'", "MultiDominoes", True, 3),
+        ],
+        grey=60,
+    )
+    roll = tdw_folder(
+        root / "pilot_it2_rollingSliding_simple_collision_box",
+        [
+            tdw_entry("pilot_it2_rollingSliding_simple_collision_box_0000", "Collision", False, None),
+            tdw_entry("pilot_it2_rollingSliding_simple_collision_box_0001", "Collision", True, 1),
+        ],
+        grey=160,
+    )
     write_tdw(roll / "0001.hdf5", 1, 220, frames=FRAMES, name=b"pilot_it2_rollingSliding_simple_collision_box_0001")
     return root
 
@@ -63,16 +80,30 @@ def test_names_and_controllers():
     assert decode_stimulus_name('b"pilot_dominoes_0mid_0003"') == "pilot_dominoes_0mid_0003"
     assert decode_stimulus_name("pilot_it2_drop_simple_box_0007") == "pilot_it2_drop_simple_box_0007"
     assert decode_stimulus_name("b'broken") == "b'broken" and decode_stimulus_name("") is None
-    assert [scenario_from_controller(c) for c in ("MultiDominoes", "Tower", "Collision", "Containment", "Drop",
-                                                  "Linking", "RollingSliding", "ClothSagging", "Other", None)] == [
-        "Dominoes", "Support", "Collide", "Contain", "Drop", "Link", "Roll", "Drape", None, None]
+    assert [
+        scenario_from_controller(c)
+        for c in (
+            "MultiDominoes",
+            "Tower",
+            "Collision",
+            "Containment",
+            "Drop",
+            "Linking",
+            "RollingSliding",
+            "ClothSagging",
+            "Other",
+            None,
+        )
+    ] == ["Dominoes", "Support", "Collide", "Contain", "Drop", "Link", "Roll", "Drape", None, None]
 
 
 def test_tdw_folders_import_with_labels_scenarios_and_hdf5_siblings(stimuli, tmp_path, capsys):
     assert detect_layout(stimuli) == "tdw-output"
     assert detect_layout(stimuli / "example_dominoes") == "tdw-output"
     out = tmp_path / "store"
-    assert cli_main(["import-physion", str(stimuli), "--out", str(out), "--split-map", "*=readout", "--no-progress"]) == 0
+    assert (
+        cli_main(["import-physion", str(stimuli), "--out", str(out), "--split-map", "*=readout", "--no-progress"]) == 0
+    )
     store = TrialStore(out)
     dominoes = [read_trial(p) for p in store.trials("readout", "Dominoes")]
     assert [(t.name, t.label, t.first_contact_frame, t.num_frames) for t in dominoes] == [
@@ -121,8 +152,22 @@ def test_scenario_order_name_then_controller_then_folder_then_error(tmp_path):
     assert info.value.path == lost / "0000_img.mp4"
     assert "cannot tell the scenario of 'lost_0000'" in str(info.value) and "--scenario NAME" in str(info.value)
     out = tmp_path / "store"
-    assert cli_main(["import-physion", str(lost), "--out", str(out), "--split-map", "*=test", "--scenario", "Link",
-                     "--no-progress"]) == 0
+    assert (
+        cli_main(
+            [
+                "import-physion",
+                str(lost),
+                "--out",
+                str(out),
+                "--split-map",
+                "*=test",
+                "--scenario",
+                "Link",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     [trial] = [read_trial(p) for p in TrialStore(out).trials("test", "Link")]
     assert (trial.name, trial.label, trial.first_contact_frame) == ("lost_0000", True, 1)
     assert json.loads((out / "import_log.json").read_text())["scenario_forced"] == "Link"
@@ -131,7 +176,9 @@ def test_scenario_order_name_then_controller_then_folder_then_error(tmp_path):
 def test_split_comes_from_split_map_or_a_split_folder(stimuli, tmp_path):
     with pytest.raises(PhysionDataError, match=r"--split-map example_dominoes=<training\|readout\|test>"):
         scan_layout(stimuli)
-    splits = {s.name: s.split for s in scan_layout(stimuli, split_map={"example_dominoes": "test", "*": "training"}).sources}
+    splits = {
+        s.name: s.split for s in scan_layout(stimuli, split_map={"example_dominoes": "test", "*": "training"}).sources
+    }
     assert splits["example_dominoes_0000"] == "test"
     assert splits["pilot_it2_rollingSliding_simple_collision_box_0000"] == "training"
     moved = tmp_path / "readout" / "example_dominoes"
@@ -141,12 +188,18 @@ def test_split_comes_from_split_map_or_a_split_folder(stimuli, tmp_path):
 
 
 def test_invalid_trials_are_left_out_and_listed_unless_kept(tmp_path):
-    folder = tdw_folder(tmp_path / "pilot_towers_nb4_boxroom", [
-        tdw_entry("pilot_towers_nb4_boxroom_0000", "Tower", True, 2),
-        tdw_entry("pilot_towers_nb4_boxroom_0001", "Tower", False, None, valid=False),
-    ], grey=40)
+    folder = tdw_folder(
+        tmp_path / "pilot_towers_nb4_boxroom",
+        [
+            tdw_entry("pilot_towers_nb4_boxroom_0000", "Tower", True, 2),
+            tdw_entry("pilot_towers_nb4_boxroom_0001", "Tower", False, None, valid=False),
+        ],
+        grey=40,
+    )
     report = import_layout(folder, tmp_path / "a", split_map={"*": "readout"}, progress=False)
-    assert [p.stem for p in TrialStore(tmp_path / "a").trials("readout", "Support")] == ["pilot_towers_nb4_boxroom_0000"]
+    assert [p.stem for p in TrialStore(tmp_path / "a").trials("readout", "Support")] == [
+        "pilot_towers_nb4_boxroom_0000"
+    ]
     assert report["invalid_left_out"] == ["pilot_towers_nb4_boxroom_0001"]
     kept = import_layout(folder, tmp_path / "b", split_map={"*": "readout"}, keep_invalid=True, progress=False)
     assert kept["imported"] == 2 and kept["invalid_left_out"] == []
@@ -160,8 +213,10 @@ def test_metadata_length_mismatch_errors_or_skips_each_orphan(stimuli, tmp_path,
     with pytest.raises(PhysionDataError) as info:
         scan_layout(stimuli, split_map={"*": "readout"})
     assert info.value.path == meta
-    assert "lists 3 trials but the folder has 3 NNNN_img.mp4 videos (no video for entries 1; no entry for 0003_img.mp4)" \
+    assert (
+        "lists 3 trials but the folder has 3 NNNN_img.mp4 videos (no video for entries 1; no entry for 0003_img.mp4)"
         in str(info.value)
+    )
     out = tmp_path / "store"
     args = ["import-physion", str(stimuli), "--out", str(out), "--split-map", "*=readout", "--no-progress"]
     with caplog.at_level(logging.ERROR):
@@ -183,8 +238,11 @@ def test_metadata_out_of_step_with_the_videos_is_an_error(stimuli):
     entries = json.loads(meta.read_text())
     entries[1]["stimulus_name"], entries[2]["stimulus_name"] = entries[2]["stimulus_name"], entries[1]["stimulus_name"]
     meta.write_text(json.dumps(entries))
-    with pytest.raises(PhysionDataError, match=r"metadata.json: entry 1 is named 'example_dominoes_0002', which is "
-                                               r"trial 2, not 0001"):
+    with pytest.raises(
+        PhysionDataError,
+        match=r"metadata.json: entry 1 is named 'example_dominoes_0002', which is "
+        r"trial 2, not 0001",
+    ):
         scan_layout(stimuli, split_map={"*": "readout"})
 
 

@@ -1,4 +1,5 @@
 """The quickstart command end to end at a tiny size: artifacts, resume, and the strip picture."""
+
 import json
 
 import numpy as np
@@ -16,8 +17,19 @@ def test_cli_lists_every_subcommand():
 
 
 def test_demo_writes_artifacts_and_resumes(tmp_path):
-    args = ["demo", "--out", str(tmp_path), "--steps", "6", "--batch", "4", "--eval-videos", "4",
-            "--sampling-steps", "3"]
+    args = [
+        "demo",
+        "--out",
+        str(tmp_path),
+        "--steps",
+        "6",
+        "--batch",
+        "4",
+        "--eval-videos",
+        "4",
+        "--sampling-steps",
+        "3",
+    ]
     assert main(args) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["steps"] == 6 and metrics["mse_copy_last"] > 0 and np.isfinite(metrics["mse_model"])
@@ -37,5 +49,5 @@ def test_video_strip_pixels(tmp_path):
     img = np.asarray(Image.open(path).convert("RGB"))
     # first frame of row "a": border 2 px, then a 8x8 pure red image
     assert tuple(img[4, 10 + 4]) == (255, 0, 0)
-    assert tuple(img[0, 10]) == (40, 170, 60)        # given column: green frame
-    assert tuple(img[0, 10 + 14]) == (200, 60, 60)   # generated column: red frame
+    assert tuple(img[0, 10]) == (40, 170, 60)  # given column: green frame
+    assert tuple(img[0, 10 + 14]) == (200, 60, 60)  # generated column: red frame

@@ -1,5 +1,6 @@
 """Faults and bad input through the real CLI: each case ends in one line ``vdt-physion: <file>: <problem>`` with
 exit code 2 (bad input) or 1 (failure), and a run folder is held by one process at a time (issue 13)."""
+
 from __future__ import annotations
 
 import os
@@ -34,21 +35,41 @@ def make_store(root: Path, scenario: str = "Collide") -> Path:
         for i in range(2):
             contacts = np.zeros(T, dtype=bool)
             contacts[50:] = i == 0
-            trial = Trial(name=f"{scenario}_{split}_{i:05d}", scenario=scenario, split=split, seed=i,
-                          frames=rng.integers(0, 256, (T, SIZE, SIZE, 3), dtype=np.uint8), label=i == 0,
-                          contacts=contacts, first_contact_frame=50 if i == 0 else None,
-                          object_ids=[1, 2], object_names=["agent", "patient"], agent_index=0, patient_index=1)
+            trial = Trial(
+                name=f"{scenario}_{split}_{i:05d}",
+                scenario=scenario,
+                split=split,
+                seed=i,
+                frames=rng.integers(0, 256, (T, SIZE, SIZE, 3), dtype=np.uint8),
+                label=i == 0,
+                contacts=contacts,
+                first_contact_frame=50 if i == 0 else None,
+                object_ids=[1, 2],
+                object_names=["agent", "patient"],
+                agent_index=0,
+                patient_index=1,
+            )
             write_trial(root / split / scenario / f"{trial.name}.hdf5", trial)
     return root
 
 
 def write_config(path: Path, store: Path | None = None, **sections) -> Path:
-    raw = {"name": "faults", "protocol": "all",
-           "data": ({"source": "store", "store": str(store), "scenarios": ["Collide"]} if store else
-                    {"source": "generate", "scenarios": ["Collide"], "counts": {"training": 1, "readout": 1,
-                                                                                "test": 1}, "num_frames": 60}),
-           "model": {"size": "VDT-Ti/4", "resolution": 32, "num_frames": 4, "n_given": 2, "frame_offset": 1},
-           "pretrain": {"steps": 2, "batch_size": 2}}
+    raw = {
+        "name": "faults",
+        "protocol": "all",
+        "data": (
+            {"source": "store", "store": str(store), "scenarios": ["Collide"]}
+            if store
+            else {
+                "source": "generate",
+                "scenarios": ["Collide"],
+                "counts": {"training": 1, "readout": 1, "test": 1},
+                "num_frames": 60,
+            }
+        ),
+        "model": {"size": "VDT-Ti/4", "resolution": 32, "num_frames": 4, "n_given": 2, "frame_offset": 1},
+        "pretrain": {"steps": 2, "batch_size": 2},
+    }
     for key, value in sections.items():
         raw.setdefault(key, {}).update(value)
     path.write_text(yaml.safe_dump(raw))
@@ -81,7 +102,10 @@ def store(tmp_path) -> Path:
 def test_a_second_run_on_a_held_folder_is_refused_and_a_dead_holders_lock_is_taken_over(store, tmp_path):
     config, out = write_config(tmp_path / "c.yaml", store), tmp_path / "R"
     holder = subprocess.Popen(  # a real process holding the run folder as `run` does, until it is killed
-        [sys.executable, "-c", f"""
+        [
+            sys.executable,
+            "-c",
+            f"""
 import sys, time
 from pipelines.commands._physion_run import context_from_args
 from pipelines.stages.runner import run_folder_lock
@@ -91,15 +115,22 @@ args = argparse.Namespace(config={str(config)!r}, out=__import__('pathlib').Path
 with run_folder_lock(context_from_args(args)):
     print('held', flush=True)
     time.sleep(600)
-"""], stdout=subprocess.PIPE, text=True, env=ENV)
+""",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         started = time.time()
         refused = cli("run", config, "--out", out, "--until", "generate", "--no-progress")
         assert refused.returncode == 1, refused.stderr
-        pattern = (rf"vdt-physion: {re.escape(str(out))}: another vdt-physion process is working in this run "
-                   rf"folder \(pid {holder.pid} on {re.escape(socket.gethostname())}, since \d{{4}}-\d\d-\d\dT[^ ]+ "
-                   r"\(.*\)\) \(wait for it to finish \(a rerun then resumes\), or use another --out\)")
+        pattern = (
+            rf"vdt-physion: {re.escape(str(out))}: another vdt-physion process is working in this run "
+            rf"folder \(pid {holder.pid} on {re.escape(socket.gethostname())}, since \d{{4}}-\d\d-\d\dT[^ ]+ "
+            r"\(.*\)\) \(wait for it to finish \(a rerun then resumes\), or use another --out\)"
+        )
         assert re.fullmatch(pattern, last_line(refused)), last_line(refused)
         assert not (out / "generate").exists() and time.time() - started < 60  # refused at once, nothing done
     finally:
@@ -114,8 +145,15 @@ with run_folder_lock(context_from_args(args)):
 
 def test_two_runs_started_together_one_works_the_other_is_refused(store, tmp_path):
     config, out = write_config(tmp_path / "c.yaml", store), tmp_path / "R"
-    runs = [subprocess.Popen([*CLI, "run", str(config), "--out", str(out), "--until", "generate", "--no-progress"],
-                             stderr=subprocess.PIPE, text=True, env=ENV) for _ in range(2)]
+    runs = [
+        subprocess.Popen(
+            [*CLI, "run", str(config), "--out", str(out), "--until", "generate", "--no-progress"],
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        for _ in range(2)
+    ]
     results = [(p.wait(timeout=240), p.stderr.read()) for p in runs]
     codes = sorted(code for code, _ in results)
     if codes == [0, 0]:  # the first finished before the second started: then it found the stage done
@@ -136,9 +174,11 @@ def test_corrupt_trial_in_a_store_is_named_and_the_stage_never_finishes(store, t
     result = cli("run", config, "--out", out, "--until", "generate", "--no-progress")
     assert result.returncode == 2, result.stderr
     # The bytes land in HDF5 metadata (a checksum fails) or in a frame's PNG (it does not decode): named either way.
-    assert re.fullmatch(rf"vdt-physion: {re.escape(str(bad))}: (damaged HDF5 content at frames/\d{{4}}/[\w/]+: "
-                        r"Unable to .*|frames/\d{4}/images/_img is not a decodable image: .*)",
-                        last_line(result)), last_line(result)
+    assert re.fullmatch(
+        rf"vdt-physion: {re.escape(str(bad))}: (damaged HDF5 content at frames/\d{{4}}/[\w/]+: "
+        r"Unable to .*|frames/\d{4}/images/_img is not a decodable image: .*)",
+        last_line(result),
+    ), last_line(result)
     assert "Traceback" not in result.stderr
     assert not (out / "generate" / "manifest.json").exists()
     debug = cli("--debug", "run", config, "--out", out, "--until", "generate", "--no-progress")
@@ -147,22 +187,41 @@ def test_corrupt_trial_in_a_store_is_named_and_the_stage_never_finishes(store, t
 
 def test_stage_conflict(store, tmp_path):
     out = tmp_path / "R"
-    assert cli("run", write_config(tmp_path / "a.yaml", store), "--out", out, "--until", "generate",
-               "--no-progress").returncode == 0
-    result = cli("run", write_config(tmp_path / "b.yaml", store, data={"seed": 3}), "--out", out, "--until",
-                 "generate", "--no-progress")
+    assert (
+        cli(
+            "run", write_config(tmp_path / "a.yaml", store), "--out", out, "--until", "generate", "--no-progress"
+        ).returncode
+        == 0
+    )
+    result = cli(
+        "run",
+        write_config(tmp_path / "b.yaml", store, data={"seed": 3}),
+        "--out",
+        out,
+        "--until",
+        "generate",
+        "--no-progress",
+    )
     assert result.returncode == 2, result.stderr
-    assert re.fullmatch(rf"vdt-physion: {re.escape(str(out / 'generate'))}: holds work from a different config "
-                        r"\(key \w+, now \w+\) \(use another --out, or `--from generate` to discard this stage and "
-                        r"the ones after it\)", last_line(result)), last_line(result)
+    assert re.fullmatch(
+        rf"vdt-physion: {re.escape(str(out / 'generate'))}: holds work from a different config "
+        r"\(key \w+, now \w+\) \(use another --out, or `--from generate` to discard this stage and "
+        r"the ones after it\)",
+        last_line(result),
+    ), last_line(result)
 
 
 def test_unknown_scenario_and_plugin_specs_fail_check_and_run(tmp_path, caplog):
     config = write_config(tmp_path / "c.yaml")
-    for spec, problem in [("Nope", "unknown scenario 'Nope'; built-ins are Dominoes"),
-                          ("json:Seesaw", "scenario spec 'json:Seesaw': .*json.* defines no 'Seesaw' "
-                                          r"\(checked without importing it\)"),
-                          ("no_such_module_13:Seesaw", "scenario spec 'no_such_module_13:Seesaw': cannot import")]:
+    for spec, problem in [
+        ("Nope", "unknown scenario 'Nope'; built-ins are Dominoes"),
+        (
+            "json:Seesaw",
+            "scenario spec 'json:Seesaw': .*json.* defines no 'Seesaw' "
+            r"\(checked without importing it\)",
+        ),
+        ("no_such_module_13:Seesaw", "scenario spec 'no_such_module_13:Seesaw': cannot import"),
+    ]:
         for extra in (["--check"], ["--out", str(tmp_path / "R"), "--until", "generate"]):
             caplog.clear()
             assert main(["run", str(config), "--set", f"data.scenarios=[{spec}]", *extra]) == 2
@@ -186,13 +245,15 @@ def test_out_that_is_a_file_or_read_only(store, tmp_path):
         out, problem = locked / "R", "Permission denied"
     result = cli("run", config, "--out", out, "--no-progress")
     assert result.returncode == 1, result.stderr
-    assert re.fullmatch(rf"vdt-physion: {re.escape(str(out.parent if os.geteuid() == 0 else out))}: {problem}",
-                        last_line(result)), last_line(result)
+    assert re.fullmatch(
+        rf"vdt-physion: {re.escape(str(out.parent if os.geteuid() == 0 else out))}: {problem}", last_line(result)
+    ), last_line(result)
 
 
 def _checkpoint(path: Path, **config) -> Path:
-    return save_model(path, vdt_from_name("VDT-Ti/4", input_size=8, in_channels=3, num_frames=4, num_classes=1,
-                                          **config))
+    return save_model(
+        path, vdt_from_name("VDT-Ti/4", input_size=8, in_channels=3, num_frames=4, num_classes=1, **config)
+    )
 
 
 def test_checkpoint_mismatch_in_check_and_sample(store, tmp_path):
@@ -200,23 +261,32 @@ def test_checkpoint_mismatch_in_check_and_sample(store, tmp_path):
     config = write_config(tmp_path / "c.yaml", store, model={"init_checkpoint": str(other)})
     result = cli("run", config, "--check")
     assert result.returncode == 2
-    assert re.fullmatch(rf"vdt-physion: {re.escape(str(config))}: model.init_checkpoint: {re.escape(str(other))}: "
-                        r"checkpoint does not fit this VDT: .*shape mismatch .*", last_line(result)), last_line(result)
+    assert re.fullmatch(
+        rf"vdt-physion: {re.escape(str(config))}: model.init_checkpoint: {re.escape(str(other))}: "
+        r"checkpoint does not fit this VDT: .*shape mismatch .*",
+        last_line(result),
+    ), last_line(result)
 
     text = tmp_path / "latent.pt"
     text.write_text("not weights\n")
-    result = cli("run", write_config(tmp_path / "l.yaml", store, latent={"kind": "conv_vae", "path": str(text)}),
-                 "--check")
+    result = cli(
+        "run", write_config(tmp_path / "l.yaml", store, latent={"kind": "conv_vae", "path": str(text)}), "--check"
+    )
     assert result.returncode == 2
-    assert re.fullmatch(rf"vdt-physion: {re.escape(str(tmp_path / 'l.yaml'))}: latent.path: {re.escape(str(text))} "
-                        r"cannot be loaded as conv_vae weights \(.*\)", last_line(result)), last_line(result)
+    assert re.fullmatch(
+        rf"vdt-physion: {re.escape(str(tmp_path / 'l.yaml'))}: latent.path: {re.escape(str(text))} "
+        r"cannot be loaded as conv_vae weights \(.*\)",
+        last_line(result),
+    ), last_line(result)
 
     tensor = tmp_path / "tensor.pt"
     torch.save(torch.randn(3, 4), tensor)
     result = cli("sample", tensor, "--out", tmp_path / "s", "--num-samples", "1", "--steps", "2")
     assert result.returncode == 2
-    assert last_line(result) == (f"vdt-physion: {tensor}: holds a Tensor, not a checkpoint (a dict of weights, "
-                                 "or one with 'ema'/'model' weights)")
+    assert last_line(result) == (
+        f"vdt-physion: {tensor}: holds a Tensor, not a checkpoint (a dict of weights, "
+        "or one with 'ema'/'model' weights)"
+    )
 
     # A checkpoint whose recorded config is of another size than its weights.
     bad = torch.load(_checkpoint(tmp_path / "resized.pt"), weights_only=True)
@@ -224,8 +294,11 @@ def test_checkpoint_mismatch_in_check_and_sample(store, tmp_path):
     torch.save(bad, tmp_path / "resized.pt")
     result = cli("sample", tmp_path / "resized.pt", "--out", tmp_path / "s", "--num-samples", "1", "--steps", "2")
     assert result.returncode == 2
-    assert re.fullmatch(rf"vdt-physion: {re.escape(str(tmp_path / 'resized.pt'))}: checkpoint does not fit this "
-                        r"VDT: shape mismatch \(\d+\): .*", last_line(result)), last_line(result)
+    assert re.fullmatch(
+        rf"vdt-physion: {re.escape(str(tmp_path / 'resized.pt'))}: checkpoint does not fit this "
+        r"VDT: shape mismatch \(\d+\): .*",
+        last_line(result),
+    ), last_line(result)
 
 
 # ------------------------------------------------------------------------------------------------ artifacts

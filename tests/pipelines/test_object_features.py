@@ -1,4 +1,5 @@
 """The `objects` and `vdt-objects` feature families on hand-painted frames with known answers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +7,16 @@ import pytest
 import torch
 
 from physion.engine.palette import AGENT_RED, FLOOR_COLORS, PATIENT_YELLOW
-from pipelines.features.objects import (FAR, find_objects, object_entities, object_vectors, per_frame_features,
-                                        pool_under_masks, vdt_object_entities, vdt_object_vectors)
+from pipelines.features.objects import (
+    FAR,
+    find_objects,
+    object_entities,
+    object_vectors,
+    per_frame_features,
+    pool_under_masks,
+    vdt_object_entities,
+    vdt_object_vectors,
+)
 from pipelines.stages.extract import copy_last, feature_key
 
 H = W = 16
@@ -21,7 +30,7 @@ def video(frames: int = 4) -> torch.Tensor:
     for t in range(frames):
         x[0, t, :, 8:12, 12:16] = yellow
         if t < frames - 1:
-            x[0, t, :, 8:12, 3 * t + 1:3 * t + 5] = red  # cols 1-4, 4-7, 7-10
+            x[0, t, :, 8:12, 3 * t + 1 : 3 * t + 5] = red  # cols 1-4, 4-7, 7-10
     return x
 
 
@@ -32,13 +41,16 @@ def test_per_frame_features_and_the_linear_vector():
     agent, patient, pair = per_frame[0, :, :8], per_frame[0, :, 8:16], per_frame[0, :, 16:]
     assert agent[:, 0].tolist() == [1, 1, 1, 0] and patient[:, 0].tolist() == [1, 1, 1, 1]
     np.testing.assert_allclose(agent[:3, 2], [3 / 16, 6 / 16, 9 / 16])  # centroid x moves 3 px per frame
-    np.testing.assert_allclose(agent[3, 1:], 0)                           # absent: zeros, flagged by presence
+    np.testing.assert_allclose(agent[3, 1:], 0)  # absent: zeros, flagged by presence
     np.testing.assert_allclose(pair[:, 0], [8 / 16, 5 / 16, 2 / 16, FAR], rtol=1e-6)
     assert pair[:, 1].tolist() == [0, 0, 1, 0]
     vector = object_vectors(objects, bins=2)
-    assert vector.shape == (1, 2 * 18 + 2)
+    assert vector.shape == (1, 2 * 18 + 2 + 8)
     np.testing.assert_allclose(vector[0, :18], per_frame[0, :2].mean(0))  # first bin: frames 0 and 1
-    assert vector[0, -2].item() == pytest.approx(2 / 16) and vector[0, -1].item() == 1  # min distance, max contact
+    assert vector[0, -10].item() == pytest.approx(2 / 16) and vector[0, -9].item() == 1  # min distance, max contact
+    # motion: the agent got 6 px from where it was first seen (also in its last frame seen), its 4 x 4 box never
+    # changed; the patient never moved
+    np.testing.assert_allclose(vector[0, -8:], [6 / 16, 6 / 16, 0, 4 / 16, 0, 0, 0, 4 / 16], atol=1e-6)
 
 
 def test_object_entities_carry_identity():
@@ -61,8 +73,8 @@ def test_tokens_pooled_under_the_masks():
     # frame 0: agent on cols 1-4: 3/4 in token col 0, 1/4 in col 1 -> weighted mean col 0.25
     np.testing.assert_allclose(pooled[0, 0, 0], [2, 0.25, 1 / 16], atol=2e-3)
     np.testing.assert_allclose(pooled[0, :, 1], [[2, 3, 1 / 16]] * 4, atol=2e-3)  # the patient: token (2, 3)
-    np.testing.assert_allclose(pooled[0, :, 2], [[1.5, 1.5, 1]] * 4)               # the global mean token
-    np.testing.assert_allclose(pooled[0, 3, 0], [1.5, 1.5, 0], atol=1e-4)          # absent agent: global, mass 0
+    np.testing.assert_allclose(pooled[0, :, 2], [[1.5, 1.5, 1]] * 4)  # the global mean token
+    np.testing.assert_allclose(pooled[0, 3, 0], [1.5, 1.5, 0], atol=1e-4)  # absent agent: global, mass 0
     assert vdt_object_vectors(pooled, bins=2).shape == (1, 2 * 3 * 3)
     entities = vdt_object_entities(pooled)
     assert entities.shape == (1, 4, 3, 6) and entities[0, 0, :, 3:].tolist() == torch.eye(3).tolist()

@@ -1,5 +1,6 @@
 """Run configs: the shipped YAML files validate, mistakes are errors that name the key, missing local weights
 fail before any work."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,23 +22,31 @@ def test_shipped_configs_validate(name):
 
 def test_paper_config_is_the_papers_setting():
     c = load_config(CONFIGS / "physion_collide_paper.yaml", PhysionRunConfig)
-    assert (c.model.size, c.model.resolution, c.model.num_frames, c.model.n_given, c.model.frame_offset) == \
-        ("VDT-L/2", 128, 12, 8, 3)
+    assert (c.model.size, c.model.resolution, c.model.num_frames, c.model.n_given, c.model.frame_offset) == (
+        "VDT-L/2",
+        128,
+        12,
+        8,
+        3,
+    )
     assert c.latent.kind == "sd_vae" and c.protocol == "only" and c.data.scenarios == ["Collide"]
 
 
-@pytest.mark.parametrize("raw, key, words", [
-    ({"pretrain": {"stepz": 3}}, "pretrain.stepz", "unknown key"),
-    ({"pretrain": {"lr": "fast"}}, "pretrain.lr", "valid number"),
-    ({"model": {"size": "VDT-XXL/2"}}, "model.size", "unknown VDT size"),
-    ({"model": {"n_given": 8, "num_frames": 8}}, "model", "must be smaller"),
-    ({"protocol": "some"}, "protocol", "only"),
-    ({"data": {"counts": {"training": 3}}}, "data.counts", "exactly the splits"),
-    ({"latent": {"kind": "sd_vae"}}, "latent", "latent.path is required"),
-    ({"model": {"resolution": 34}}, "(top level)", "not divisible by patch size"),
-    ({"pretrain": {"mask_weights": {"predict": 1, "teleport": 1}}}, "pretrain.mask_weights", "teleport"),
-    ({"rollout": {"sampler": {"steps": 333}}}, "(top level)", "rollout.sampler"),
-])
+@pytest.mark.parametrize(
+    "raw, key, words",
+    [
+        ({"pretrain": {"stepz": 3}}, "pretrain.stepz", "unknown key"),
+        ({"pretrain": {"lr": "fast"}}, "pretrain.lr", "valid number"),
+        ({"model": {"size": "VDT-XXL/2"}}, "model.size", "unknown VDT size"),
+        ({"model": {"n_given": 8, "num_frames": 8}}, "model", "must be smaller"),
+        ({"protocol": "some"}, "protocol", "only"),
+        ({"data": {"counts": {"training": 3}}}, "data.counts", "exactly the splits"),
+        ({"latent": {"kind": "sd_vae"}}, "latent", "latent.path is required"),
+        ({"model": {"resolution": 34}}, "(top level)", "not divisible by patch size"),
+        ({"pretrain": {"mask_weights": {"predict": 1, "teleport": 1}}}, "pretrain.mask_weights", "teleport"),
+        ({"rollout": {"sampler": {"steps": 333}}}, "(top level)", "rollout.sampler"),
+    ],
+)
 def test_invalid_configs_name_the_key(raw, key, words):
     with pytest.raises(ConfigError) as err:
         validate_config(raw, PhysionRunConfig, source="my.yaml")

@@ -1,5 +1,6 @@
 """Learning is real: on a small generated Collide set, a readout of the VDT's features of the *full* variant
 (observed + true future) answers "do they touch?" with a 95% interval above chance."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,21 @@ from pipelines.stages.runner import run_pipeline
 
 CONFIG = {
     "name": "learning",
-    "data": {"scenarios": ["Collide"], "counts": {"training": 4, "readout": 60, "test": 60},
-             "render_resolution": 32, "num_frames": 90, "workers": 2},
-    "model": {"size": "VDT-Ti/4", "overrides": {"depth": 2}, "resolution": 32, "num_frames": 6, "n_given": 3,
-              "frame_offset": 3},
+    "data": {
+        "scenarios": ["Collide"],
+        "counts": {"training": 4, "readout": 60, "test": 60},
+        "render_resolution": 32,
+        "num_frames": 90,
+        "workers": 2,
+    },
+    "model": {
+        "size": "VDT-Ti/4",
+        "overrides": {"depth": 2},
+        "resolution": 32,
+        "num_frames": 6,
+        "n_given": 3,
+        "frame_offset": 3,
+    },
     "pretrain": {"steps": 10, "batch_size": 4, "checkpoint_every": 10, "preview_every": 10},
     "rollout": {"sampler": {"steps": 2}},
     "extract": {"pool_grid": 4, "pixel_resolution": 8, "slots": {"steps": 5, "train_clips": 4, "slot_dim": 8}},

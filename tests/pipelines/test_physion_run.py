@@ -1,5 +1,6 @@
 """The staged pipeline end to end on a tiny generated set: every artifact, skipping, per-stage reruns, resuming
 a killed pretraining, and readouts that cannot see test labels."""
+
 from __future__ import annotations
 
 import csv
@@ -29,8 +30,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def tiny_config(**updates) -> dict:
     raw = {
         "name": "tiny",
-        "data": {"scenarios": ["Collide", "Roll"], "counts": {"training": 4, "readout": 10, "test": 6},
-                 "render_resolution": 32, "num_frames": 60, "workers": 1},
+        "data": {
+            "scenarios": ["Collide", "Roll"],
+            "counts": {"training": 4, "readout": 10, "test": 6},
+            "render_resolution": 32,
+            "num_frames": 60,
+            "workers": 1,
+        },
         "model": {"size": "VDT-Nano/2", "resolution": 16, "num_frames": 6, "n_given": 3, "frame_offset": 3},
         "pretrain": {"steps": 6, "batch_size": 4, "checkpoint_every": 3, "preview_every": 3, "log_every": 1},
         "rollout": {"sampler": {"steps": 4}, "chunk_size": 4},
@@ -77,15 +83,15 @@ def test_every_artifact(finished_run):
     with np.load(root / "extract" / "test" / "Collide.npz") as f:
         assert len(f["names"]) == 6 and sorted(f["labels"].tolist()) == [0, 0, 0, 1, 1, 1]
         for variant in ("observed", "simulated", "copy-last", "full"):
-            assert f[f"vdt_{variant}"].shape == (6, 4 * 2 * 2 * 64)          # time bins x 2x2 grid x width
+            assert f[f"vdt_{variant}"].shape == (6, 4 * 2 * 2 * 64)  # time bins x 2x2 grid x width
             assert f[f"pixels_{variant}"].shape == (6, 4 * 3 * 8 * 8)
-            assert f[f"objects_{variant}"].shape == (6, 4 * 18 + 2)          # time bins x 18, min distance, max contact
-            assert f[f"vdt-objects_{variant}"].shape == (6, 4 * 3 * 65)      # bins x 3 entities x (width + mass)
+            assert f[f"objects_{variant}"].shape == (6, 4 * 18 + 2 + 8)  # bins x 18, min distance, max contact, motion
+            assert f[f"vdt-objects_{variant}"].shape == (6, 4 * 3 * 65)  # bins x 3 entities x (width + mass)
         assert f["slots_observed"].shape == (6, 15, 6, 10) and f["slots_full"].shape == (6, 20, 6, 10)
         assert f["pixcells_simulated"].shape == (6, 20, 16, 14)
         assert f["objects_entities_copy-last"].shape == (6, 20, 2, 10)
         assert f["vdt-objects_entities_full"].shape == (6, 20, 3, 68)
-        assert not np.allclose(f["vdt_simulated"], f["vdt_full"])             # the rollout is not the truth
+        assert not np.allclose(f["vdt_simulated"], f["vdt_full"])  # the rollout is not the truth
         # copy-last: the observed frames then the 15th repeated, so its object features stop moving after frame 15
         frozen = f["objects_entities_copy-last"][:, 15:]
         assert (frozen == f["objects_entities_copy-last"][:, 14:15]).all()
@@ -100,8 +106,13 @@ def test_every_artifact(finished_run):
     assert readouts["vdt/linear/full"]["fit"]["n_train"] == 10
     assert readouts["objects/relational/full"]["fit"]["n_val"] == 4  # >= 30% of the 10 readout trials
     predictions = json.loads((root / "readout" / "predictions" / "Collide.json").read_text())
-    for key in ("objects/linear/full", "vdt-objects/linear/copy-last", "vdt-objects/relational/copy-last",
-                "objects/relational/simulated", "vdt/linear/observed"):
+    for key in (
+        "objects/linear/full",
+        "vdt-objects/linear/copy-last",
+        "vdt-objects/relational/copy-last",
+        "objects/relational/simulated",
+        "vdt/linear/observed",
+    ):
         assert len(predictions[key]["pred"]) == len(predictions[key]["proba"]) == 6
     comparison = results["Collide"]["comparisons"]["objects/linear"]["simulated-copy-last"]
     assert comparison["n"] == 6 and comparison["low"] <= comparison["difference"] <= comparison["high"]
@@ -110,8 +121,9 @@ def test_every_artifact(finished_run):
     text = (report / "report.md").read_text()
     assert "| Collide |" in text and "Published reference figures" in text and "74.7%" in text
     assert "## Rollout error" in text and "copy last frame" in text
-    assert text.splitlines()[2].startswith("On the 12 pooled test trials, with the vdt-objects/linear readout, "
-                                           "the rollout adds")
+    assert text.splitlines()[2].startswith(
+        "On the 12 pooled test trials, with the vdt-objects/linear readout, the rollout adds"
+    )
     assert "over copying the last observed frame" in text.splitlines()[2] and "## Does the rollout help?" in text
     report_results = json.loads((report / "results.json").read_text())
     assert set(report_results["rollout"]["pixel_mse"]) == {"Collide", "Roll"}
@@ -183,16 +195,22 @@ def test_readout_never_sees_test_labels(finished_run, tmp_path):
 def test_killed_pretraining_resumes_from_its_last_checkpoint(finished_run, tmp_path, caplog):
     """Kill a pretraining process mid-way (SIGKILL), rerun: it continues from the newest checkpoint, and the
     loss log holds every step exactly once."""
-    raw = tiny_config(data={"source": "store", "store": str(finished_run.store)},
-                      pretrain={"steps": 80, "checkpoint_every": 5, "preview_every": 1000})
+    raw = tiny_config(
+        data={"source": "store", "store": str(finished_run.store)},
+        pretrain={"steps": 80, "checkpoint_every": 5, "preview_every": 1000},
+    )
     root = tmp_path / "killed"
     ctx = context(raw, root)
     run_pipeline(ctx, last="generate")
     config_path = tmp_path / "killed.yaml"
     config_path.write_text(json.dumps(raw))  # JSON is YAML
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "pipelines.cli", "pretrain", str(config_path), "--out", str(root),
-                             "--no-progress"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "pretrain", str(config_path), "--out", str(root), "--no-progress"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     ckpt_dir = root / "pretrain" / "all" / "checkpoints"
     deadline = time.time() + 120
     while not list(ckpt_dir.glob("step-0000010.pt")):
@@ -215,12 +233,25 @@ def test_killed_pretraining_resumes_from_its_last_checkpoint(finished_run, tmp_p
 
 def test_evaluate_a_new_scenario_without_retraining(finished_run, tmp_path):
     from pipelines.cli import main
+
     root = tmp_path / "copy"
     shutil.copytree(finished_run.root, root)
     pretrained = _mtimes(root / "pretrain")
     slots = (root / "extract" / "slots-all.pt").stat().st_mtime_ns
-    code = main(["evaluate", "--run", str(root), "--scenario", str(ROOT / "examples" / "my_scenario.py") + ":Pendulum",
-                 "--readout", "10", "--test", "6", "--no-progress"])
+    code = main(
+        [
+            "evaluate",
+            "--run",
+            str(root),
+            "--scenario",
+            str(ROOT / "examples" / "my_scenario.py") + ":Pendulum",
+            "--readout",
+            "10",
+            "--test",
+            "6",
+            "--no-progress",
+        ]
+    )
     assert code == 0
     out = root / "evaluate" / "Pendulum"
     results = json.loads((out / "readout" / "results.json").read_text())["scenarios"]
@@ -242,8 +273,24 @@ def test_two_processes_split_the_rollout_and_match_one_process(finished_run, tmp
     config_path.write_text(json.dumps(tiny_config()))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "pipelines.cli", "rollout", str(config_path),
-                           "--out", str(root), "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "pipelines.cli",
+            "rollout",
+            str(config_path),
+            "--out",
+            str(root),
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr.count("for this process") == 2 and "10 chunks in all, 5 for this process" in done.stderr
     for chunk in (finished_run.root / "rollout").rglob("chunk-*.pt"):
@@ -261,8 +308,24 @@ def test_two_process_pretraining_logs_once_and_finishes(finished_run, tmp_path):
     config_path.write_text(json.dumps(raw))
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run([str(torchrun), "--nproc_per_node", "2", "-m", "pipelines.cli", "pretrain", str(config_path),
-                           "--out", str(root), "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            str(torchrun),
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "pipelines.cli",
+            "pretrain",
+            str(config_path),
+            "--out",
+            str(root),
+            "--no-progress",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     out = root / "pretrain" / "all"
     assert [int(r["step"]) for r in csv.DictReader(open(out / "loss.csv"))] == [1, 2, 3, 4, 5, 6]  # main process only

@@ -1,4 +1,5 @@
 """Readout models and metrics: the physopt linear readout, the relational readout, bootstrap accuracy and AUC."""
+
 import inspect
 import json
 
@@ -6,11 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.readout import (accuracy_ci, fit_linear_readout, fit_relational_readout, paired_difference_ci, roc_auc,
-                               split_validation, RelationalReadout)
+from pipelines.readout import (
+    RelationalReadout,
+    accuracy_ci,
+    fit_linear_readout,
+    fit_relational_readout,
+    paired_difference_ci,
+    roc_auc,
+    split_validation,
+)
 from pipelines.readout.linear import reduction_candidates, undersample_indices
 from pipelines.readout.relational import best_threshold
-
 
 
 def gaussian_blobs(n_pos, n_neg, f=5, sep=3.0, seed=0):
@@ -25,6 +32,7 @@ def gaussian_blobs(n_pos, n_neg, f=5, sep=3.0, seed=0):
 # ----------------------------------------------------------------------------------------------------------------
 # Linear readout
 # ----------------------------------------------------------------------------------------------------------------
+
 
 def test_linear_readout_separates_separable_data():
     X, y = gaussian_blobs(60, 140)
@@ -79,14 +87,17 @@ def test_tiny_c_predicts_the_training_prevalence():
     assert fit_linear_readout(X, y, c_grid=[100.0]).predict_proba(X_test).std() > 0.05
 
 
-@pytest.mark.parametrize("case, message", [
-    ("one_class", "both classes"),
-    ("too_few", "at least 5"),
-    ("nan", "NaN or inf"),
-    ("inf", "NaN or inf"),
-    ("shape", "must have shape"),
-    ("labels", "0/1"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("one_class", "both classes"),
+        ("too_few", "at least 5"),
+        ("nan", "NaN or inf"),
+        ("inf", "NaN or inf"),
+        ("shape", "must have shape"),
+        ("labels", "0/1"),
+    ],
+)
 def test_linear_readout_rejects_bad_training_data(case, message):
     X, y = gaussian_blobs(20, 20)
     if case == "one_class":
@@ -106,20 +117,22 @@ def test_linear_readout_rejects_bad_training_data(case, message):
 
 
 def test_pca_candidates_stay_below_the_cv_fold_and_drop_raw_features_that_outnumber_trials():
-    assert reduction_candidates(40, 8192, 5, [4, 8, 16, 32, 64], 2.0) == [4, 8, 16]   # folds train on 32 trials
-    assert reduction_candidates(40, 74, 5, [4, 8, 16, 32], 2.0) == [4, 8, 16, None]    # 74 <= 2 x 40: raw stays
-    assert reduction_candidates(10, 500, 5, [16], 2.0) == [None]                       # nothing fits: raw
+    assert reduction_candidates(40, 8192, 5, [4, 8, 16, 32, 64], 2.0) == [4, 8, 16]  # folds train on 32 trials
+    assert reduction_candidates(40, 74, 5, [4, 8, 16, 32], 2.0) == [4, 8, 16, None]  # 74 <= 2 x 40: raw stays
+    assert reduction_candidates(10, 500, 5, [16], 2.0) == [None]  # nothing fits: raw
 
 
 def test_linear_readout_with_pca_finds_a_signal_in_many_features():
     # 40 trials, 2000 features: a few strong latent factors, one of which is the label; CV picks a PCA
     # dimension (the raw features are not a candidate) and the test accuracy stays high.
     rng = np.random.default_rng(0)
+
     def trials(n, seed):
         r = np.random.default_rng(seed)
         y = r.integers(0, 2, n)
         factors = np.c_[2.0 * (2 * y - 1) + r.normal(size=n), r.normal(size=(n, 3)) * 2]
         return factors @ mixing + r.normal(size=(n, 2000)) * 0.5, y
+
     mixing = rng.normal(size=(4, 2000))
     X, y = trials(40, 1)
     X_test, y_test = trials(200, 2)
@@ -167,14 +180,24 @@ def test_linear_readout_never_sees_test_labels():
 # Relational readout
 # ----------------------------------------------------------------------------------------------------------------
 
+
 def naive_relational(model: RelationalReadout, entities: torch.Tensor) -> torch.Tensor:
     """The readout written as loops over ordered pairs with an explicit concatenation, as a reference."""
     b, t, k, _ = entities.shape
     frames = []
     for f in range(t):
-        pair_codes = [model.pair(model.first(torch.cat([entities[:, f, i], entities[:, f, j],
-                                                        (entities[:, f, i] - entities[:, f, j]).abs()], dim=-1)))
-                      for i in range(k) for j in range(k) if i != j]
+        pair_codes = [
+            model.pair(
+                model.first(
+                    torch.cat(
+                        [entities[:, f, i], entities[:, f, j], (entities[:, f, i] - entities[:, f, j]).abs()], dim=-1
+                    )
+                )
+            )
+            for i in range(k)
+            for j in range(k)
+            if i != j
+        ]
         frames.append(model.head(torch.stack(pair_codes, 1).amax(1)).squeeze(-1))
     return torch.stack(frames, 1).amax(1)
 
@@ -255,8 +278,9 @@ def test_relational_readout_learns_a_pairwise_rule_from_30_trials():
         E, min_dist = close_pair_task(343, seed=seed, T=4, K=2)
         E[..., 2] = [0, 1]  # identity instead of noise, as object entities carry
         y = (min_dist < np.median(min_dist)).astype(int)
-        fit = fit_relational_readout(E[:30], y[:30], E[30:43], y[30:43], hidden=32, epochs=30, lr=3e-3,
-                                     min_steps=400, seed=0)
+        fit = fit_relational_readout(
+            E[:30], y[:30], E[30:43], y[30:43], hidden=32, epochs=30, lr=3e-3, min_steps=400, seed=0
+        )
         assert fit.config["batch_size"] == 8 and fit.config["epochs"] == 100 and len(fit.train_loss) == 100
         assert fit.train_loss[-1] < 0.5 * fit.train_loss[0]  # it trains: the old schedule made 30 steps in all
         accuracies.append((fit.predict(E[43:]) == y[43:]).mean())
@@ -271,8 +295,9 @@ def test_relational_ties_go_to_the_lower_validation_loss(relational_data, relati
 
 def test_schedule_sizes_batches_to_the_data():
     from pipelines.readout.relational import schedule
-    assert schedule(26, 64, 30, 400) == (7, 100)      # 4 steps per epoch, stretched to 400 steps
-    assert schedule(1000, 64, 30, 400) == (64, 30)    # plenty of data: the configured batch and epochs
+
+    assert schedule(26, 64, 30, 400) == (7, 100)  # 4 steps per epoch, stretched to 400 steps
+    assert schedule(1000, 64, 30, 400) == (64, 30)  # plenty of data: the configured batch and epochs
     assert schedule(26, 64, 30, 0) == (7, 30)
 
 
@@ -301,6 +326,7 @@ def test_split_validation_is_stratified_and_seeded():
 # ----------------------------------------------------------------------------------------------------------------
 # Metrics
 # ----------------------------------------------------------------------------------------------------------------
+
 
 def test_accuracy_ci_hand_examples():
     assert accuracy_ci([1, 0, 1, 1], [1, 0, 1, 1]) == {"accuracy": 1.0, "low": 1.0, "high": 1.0, "n": 4}

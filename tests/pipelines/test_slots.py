@@ -1,12 +1,20 @@
 """Slot attention over token grids: it learns to reconstruct object scenes, extraction is deterministic, the
 centroids are where the attention is, and checkpoints round-trip."""
+
 import pytest
 import torch
 
-from pipelines.features.slots import (SlotAttention, SlotAutoencoder, encode_slots, grid_coordinates,
-                                      load_slot_autoencoder, reconstruction_error, save_slot_autoencoder,
-                                      slot_entities, train_slot_autoencoder)
-
+from pipelines.features.slots import (
+    SlotAttention,
+    SlotAutoencoder,
+    encode_slots,
+    grid_coordinates,
+    load_slot_autoencoder,
+    reconstruction_error,
+    save_slot_autoencoder,
+    slot_entities,
+    train_slot_autoencoder,
+)
 
 H = W = 6
 D = 16
@@ -30,8 +38,17 @@ def object_scenes(n: int, seed: int, n_objects: int = 3) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def trained():
-    return train_slot_autoencoder(object_scenes(2000, seed=0), num_slots=4, slot_dim=32, hidden=64, steps=500,
-                                  batch_size=32, lr=3e-3, seed=0, progress=False)
+    return train_slot_autoencoder(
+        object_scenes(2000, seed=0),
+        num_slots=4,
+        slot_dim=32,
+        hidden=64,
+        steps=500,
+        batch_size=32,
+        lr=3e-3,
+        seed=0,
+        progress=False,
+    )
 
 
 def test_autoencoder_reconstructs_far_better_than_the_mean_token(trained):

@@ -1,4 +1,5 @@
 """The one training loop: a seed fixes the whole run (initial weights, clips, masks, noise)."""
+
 from __future__ import annotations
 
 import pytest
@@ -18,8 +19,9 @@ PRETRAIN = PretrainConfig(steps=5, batch_size=4, checkpoint_every=5, preview_eve
 def _train(tmp_path, name: str, seed: int) -> dict:
     clips = moving_shapes(12, 4, 8, radius=1.2, max_speed=1.0, bounce=False, generator=torch.Generator().manual_seed(0))
     torch.manual_seed(1234 + len(name))  # whatever the global RNG holds before, the seed decides
-    path = train_vdt(clips, model=MODEL, latent=LatentConfig(), pretrain=PRETRAIN, out_dir=tmp_path / name, seed=seed,
-                     progress=False)
+    path = train_vdt(
+        clips, model=MODEL, latent=LatentConfig(), pretrain=PRETRAIN, out_dir=tmp_path / name, seed=seed, progress=False
+    )
     return read_checkpoint(path)["ema"]
 
 
@@ -31,10 +33,18 @@ def test_same_seed_same_model_other_seed_other_model(tmp_path):
 
 def test_checkpoint_carries_the_latent_normalisation_and_process_and_a_resume_keeps_them(tmp_path):
     clips = moving_shapes(12, 4, 8, radius=1.2, max_speed=1.0, bounce=False, generator=torch.Generator().manual_seed(0))
-    pretrain = PretrainConfig(steps=4, batch_size=4, checkpoint_every=2, preview_every=100, prediction="x0",
-                              loss_weighting="min_snr", n_given_range=(1, 3))
-    path = train_vdt(clips, model=MODEL, latent=LatentConfig(), pretrain=pretrain, out_dir=tmp_path / "run",
-                     progress=False)
+    pretrain = PretrainConfig(
+        steps=4,
+        batch_size=4,
+        checkpoint_every=2,
+        preview_every=100,
+        prediction="x0",
+        loss_weighting="min_snr",
+        n_given_range=(1, 3),
+    )
+    path = train_vdt(
+        clips, model=MODEL, latent=LatentConfig(), pretrain=pretrain, out_dir=tmp_path / "run", progress=False
+    )
     trained = load_trained(path, LatentConfig())
     assert isinstance(trained.space, NormalizedSpace)
     # fitted on the training clips: their normalised latents have about zero mean and unit std per channel
@@ -44,8 +54,14 @@ def test_checkpoint_carries_the_latent_normalisation_and_process_and_a_resume_ke
     ckpt = read_checkpoint(tmp_path / "run" / "checkpoints" / "step-0000002.pt")
     torch.testing.assert_close(ckpt["latent_norm"]["scale"], trained.space.scale)
     # without normalisation the checkpoint has none and the space is the plain one
-    plain = train_vdt(clips, model=MODEL, latent=LatentConfig(normalize="none"), pretrain=PRETRAIN,
-                      out_dir=tmp_path / "plain", progress=False)
+    plain = train_vdt(
+        clips,
+        model=MODEL,
+        latent=LatentConfig(normalize="none"),
+        pretrain=PRETRAIN,
+        out_dir=tmp_path / "plain",
+        progress=False,
+    )
     assert not isinstance(load_trained(plain, LatentConfig()).space, NormalizedSpace)
     # contradicting the recorded process is an error naming the file
     with pytest.raises(ValueError, match="diffusion steps"):
@@ -54,5 +70,5 @@ def test_checkpoint_carries_the_latent_normalisation_and_process_and_a_resume_ke
 
 def test_ema_warm_up_averages_the_last_fifth_until_the_nominal_window():
     assert ema_decay_at(0, 0.999) == 0.0
-    assert 1 / (1 - ema_decay_at(500, 0.999)) == pytest.approx(101)   # a window of 1 + 500 / 5 steps
+    assert 1 / (1 - ema_decay_at(500, 0.999)) == pytest.approx(101)  # a window of 1 + 500 / 5 steps
     assert ema_decay_at(5000, 0.999) == 0.999 and ema_decay_at(995, 0.995) == 0.995

@@ -1,4 +1,5 @@
 """Latent spaces: shapes, value ranges, ConvVAE training / scale factor / persistence, the diffusers VAE path, factory."""
+
 from __future__ import annotations
 
 import time
@@ -73,16 +74,26 @@ def trained(held_out):
     before = reconstruction_mse(model, held_out)
     calls = []
     start = time.perf_counter()
-    history = train_conv_vae(model, shape_frames(512, SIZE, seed=0), steps=TRAIN_STEPS, lr=2e-3, batch_size=16,
-                             log_every=50, callback=lambda step, metrics: calls.append((step, metrics)))
+    history = train_conv_vae(
+        model,
+        shape_frames(512, SIZE, seed=0),
+        steps=TRAIN_STEPS,
+        lr=2e-3,
+        batch_size=16,
+        log_every=50,
+        callback=lambda step, metrics: calls.append((step, metrics)),
+    )
     seconds = time.perf_counter() - start
     after = reconstruction_mse(model, held_out)
-    print(f"\nConvVAE round trip MSE on held-out frames: {before:.4f} before, {after:.4f} after "
-          f"{TRAIN_STEPS} steps ({seconds:.1f} s), ratio {after / before:.3f}, scale factor {history.scale_factor:.4f}")
+    print(
+        f"\nConvVAE round trip MSE on held-out frames: {before:.4f} before, {after:.4f} after "
+        f"{TRAIN_STEPS} steps ({seconds:.1f} s), ratio {after / before:.3f}, scale factor {history.scale_factor:.4f}"
+    )
     return model, history, calls, before, after
 
 
 # ---- PixelSpace ------------------------------------------------------------------------------------------
+
 
 def test_pixel_space_is_exact_identity_and_decode_clamps():
     space = PixelSpace()
@@ -110,6 +121,7 @@ def test_encode_rejects_bad_input_with_clear_errors():
 
 
 # ---- ConvVAE ---------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("downscale", [4, 8])
 def test_conv_vae_shapes_range_and_frame_independence(downscale):
@@ -210,14 +222,19 @@ def test_training_from_an_iterable_of_videos_and_in_bf16():
 
 # ---- Stable Diffusion VAE (a tiny random AutoencoderKL saved like a real one) ----------------------------
 
+
 @pytest.fixture(scope="module")
 def tiny_sd_folder(tmp_path_factory):
     from diffusers import AutoencoderKL
 
     torch.manual_seed(0)
     vae = AutoencoderKL(
-        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-        block_out_channels=(8, 16), layers_per_block=1, latent_channels=4, norm_num_groups=8,
+        down_block_types=("DownEncoderBlock2D",) * 2,
+        up_block_types=("UpDecoderBlock2D",) * 2,
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        latent_channels=4,
+        norm_num_groups=8,
     )
     folder = tmp_path_factory.mktemp("sd") / "vae"
     vae.save_pretrained(folder)

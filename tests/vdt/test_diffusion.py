@@ -1,5 +1,6 @@
 """Diffusion: schedule facts, the masked loss, respacing, and the mask-conditioned samplers (checked against an
 analytic oracle and against diffusers' DDIM scheduler)."""
+
 import numpy as np
 import pytest
 import torch
@@ -12,10 +13,12 @@ SHAPE = (2, 6, 3, 4, 4)
 
 def oracle_for(x_star: torch.Tensor, full: GaussianDiffusion):
     """The exact noise predictor when the data is the single video ``x_star``: every sampler must return it."""
+
     def fn(x, t):
         a = torch.from_numpy(full.alphas_cumprod)[t].float().view(-1, 1, 1, 1, 1)
         eps = (x - a.sqrt() * x_star) / (1 - a).sqrt()
         return torch.cat([eps, torch.zeros_like(eps)], dim=2)  # v = 0: the middle of the learned variance range
+
     return fn
 
 
@@ -87,8 +90,13 @@ def test_masked_loss_ignores_given_positions():
 def test_samplers_recover_the_data_under_an_oracle(method, spacing):
     full = GaussianDiffusion.linear(1000)
     x_star = torch.rand(SHAPE) * 2 - 1
-    out = sample(oracle_for(x_star, full), full.respace(spacing), SHAPE, method=method,
-                 generator=torch.Generator().manual_seed(0))
+    out = sample(
+        oracle_for(x_star, full),
+        full.respace(spacing),
+        SHAPE,
+        method=method,
+        generator=torch.Generator().manual_seed(0),
+    )
     torch.testing.assert_close(out, x_star, atol=1e-4, rtol=0)
 
 
@@ -106,8 +114,9 @@ def test_conditioned_sampling_keeps_given_positions_exactly():
 
     for method in ("ddim", "ddpm"):
         seen.clear()
-        out = sample(model, full, SHAPE, given=given, mask=mask, method=method,
-                     generator=torch.Generator().manual_seed(1))
+        out = sample(
+            model, full, SHAPE, given=given, mask=mask, method=method, generator=torch.Generator().manual_seed(1)
+        )
         m = mask.unsqueeze(2).expand(SHAPE).bool()
         assert torch.equal(out[~m], given[~m])
         assert len(seen) == 10 and all(torch.equal(x[~m], given[~m]) for x in seen)  # the model always saw them
@@ -127,11 +136,21 @@ def test_ddim_eta0_is_deterministic_and_matches_diffusers():
     a = sample(model, d, SHAPE, noise=noise, method="ddim", eta=0.0)
     b = sample(model, d, SHAPE, noise=noise.clone(), method="ddim", eta=0.0)
     assert torch.equal(a, b)
-    stochastic = sample(model, d, SHAPE, noise=noise, method="ddim", eta=1.0, generator=torch.Generator().manual_seed(5))
+    stochastic = sample(
+        model, d, SHAPE, noise=noise, method="ddim", eta=1.0, generator=torch.Generator().manual_seed(5)
+    )
     assert not torch.allclose(stochastic, a)
 
-    sched = DDIMScheduler(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02, beta_schedule="linear",
-                          clip_sample=False, set_alpha_to_one=True, steps_offset=0, timestep_spacing="leading")
+    sched = DDIMScheduler(
+        num_train_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        beta_schedule="linear",
+        clip_sample=False,
+        set_alpha_to_one=True,
+        steps_offset=0,
+        timestep_spacing="leading",
+    )
     sched.set_timesteps(50)
     assert sorted(sched.timesteps.tolist()) == d.timestep_map
     x = noise.clone()

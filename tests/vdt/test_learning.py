@@ -1,5 +1,6 @@
 """Learning really happens: a tiny VDT trained briefly with the masked objective predicts where a moving disc goes
 far better than copying the last given frame. (About 1-2 minutes on 2 cores: the slowest test, on purpose.)"""
+
 import torch
 
 from pipelines.toy_videos import moving_shapes
@@ -18,8 +19,16 @@ def clips(batch, generator):
 
 def test_tiny_vdt_predicts_motion_far_better_than_copying_the_last_frame():
     torch.manual_seed(0)
-    model = VDT(input_size=SIZE, patch_size=2, in_channels=3, hidden_size=64, depth=2, num_heads=4,
-                num_frames=FRAMES, num_classes=1)
+    model = VDT(
+        input_size=SIZE,
+        patch_size=2,
+        in_channels=3,
+        hidden_size=64,
+        depth=2,
+        num_heads=4,
+        num_frames=FRAMES,
+        num_classes=1,
+    )
     diffusion = GaussianDiffusion.linear(1000)
     masks = MaskGenerator(FRAMES, SIZE, SIZE, n_given=GIVEN, weights={"predict": 1.0})
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
@@ -36,14 +45,36 @@ def test_tiny_vdt_predicts_motion_far_better_than_copying_the_last_frame():
         update_ema(ema, model, 0.0 if step < 100 else 0.995)
 
     held_out = clips(64, torch.Generator().manual_seed(123))
-    pred = complete(ema, diffusion.respace("ddim50"), held_out, "predict", n_given=GIVEN, clip_range=(-1.0, 1.0),
-                    generator=torch.Generator().manual_seed(1))
+    pred = complete(
+        ema,
+        diffusion.respace("ddim50"),
+        held_out,
+        "predict",
+        n_given=GIVEN,
+        clip_range=(-1.0, 1.0),
+        generator=torch.Generator().manual_seed(1),
+    )
     future = held_out[:, GIVEN:]
     mse_model = ((pred[:, GIVEN:] - future) ** 2).mean().item()
-    mse_copy = ((held_out[:, GIVEN - 1: GIVEN] - future) ** 2).mean().item()
-    untrained = complete(VDT(input_size=SIZE, patch_size=2, in_channels=3, hidden_size=64, depth=2, num_heads=4,
-                             num_frames=FRAMES, num_classes=1), diffusion.respace("ddim50"), held_out, "predict",
-                         n_given=GIVEN, clip_range=(-1.0, 1.0), generator=torch.Generator().manual_seed(1))
+    mse_copy = ((held_out[:, GIVEN - 1 : GIVEN] - future) ** 2).mean().item()
+    untrained = complete(
+        VDT(
+            input_size=SIZE,
+            patch_size=2,
+            in_channels=3,
+            hidden_size=64,
+            depth=2,
+            num_heads=4,
+            num_frames=FRAMES,
+            num_classes=1,
+        ),
+        diffusion.respace("ddim50"),
+        held_out,
+        "predict",
+        n_given=GIVEN,
+        clip_range=(-1.0, 1.0),
+        generator=torch.Generator().manual_seed(1),
+    )
     mse_untrained = ((untrained[:, GIVEN:] - future) ** 2).mean().item()
     print(f"prediction MSE: trained {mse_model:.4f}, copy-last {mse_copy:.4f}, untrained {mse_untrained:.4f}")
     assert torch.equal(pred[:, :GIVEN], held_out[:, :GIVEN])

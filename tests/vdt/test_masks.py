@@ -1,4 +1,5 @@
 """Unified mask modeling: every task marks the right positions; seeded draws reproduce."""
+
 import pytest
 import torch
 
@@ -46,7 +47,7 @@ def test_random_frames_rate_and_spatial_block_shape():
         assert 1 <= start <= 3 and 1 <= T - 1 - end <= 3  # a few whole frames given at each end
         area = generated[start] / (16 * 16)
         assert 0.3 < area < 0.7
-        assert torch.all(generated[start: end + 1] == generated[start])  # the same block in every middle frame
+        assert torch.all(generated[start : end + 1] == generated[start])  # the same block in every middle frame
         ys, xs = m[start].nonzero(as_tuple=True)
         assert m[start].sum() == (ys.max() - ys.min() + 1) * (xs.max() - xs.min() + 1)  # a rectangle
 

@@ -1,4 +1,5 @@
 """VDT model: official key/shape parity, adaLN-Zero, shapes, a reference-layout forward, image/video modes."""
+
 import json
 from pathlib import Path
 
@@ -61,14 +62,16 @@ def test_official_layout_checkpoint_loads_strict_and_refuses_mismatch():
 
 
 def test_untrained_model_outputs_zeros_and_shapes():
-    model = VDT(input_size=8, patch_size=2, in_channels=4, hidden_size=64, depth=2, num_heads=4, num_frames=6,
-                num_classes=1)
+    model = VDT(
+        input_size=8, patch_size=2, in_channels=4, hidden_size=64, depth=2, num_heads=4, num_frames=6, num_classes=1
+    )
     x = torch.randn(3, 6, 4, 8, 8)
     out = model(x, torch.tensor([0, 10, 999]))
     assert out.shape == (3, 6, 8, 8, 8)  # learn_sigma doubles the channels
     assert torch.count_nonzero(out) == 0
-    no_sigma = VDT(input_size=8, patch_size=4, in_channels=3, hidden_size=64, depth=1, num_heads=2, num_frames=6,
-                   learn_sigma=False)
+    no_sigma = VDT(
+        input_size=8, patch_size=4, in_channels=3, hidden_size=64, depth=1, num_heads=2, num_frames=6, learn_sigma=False
+    )
     assert randomize(no_sigma)(torch.randn(2, 6, 3, 8, 8), torch.tensor([1, 2])).shape == (2, 6, 3, 8, 8)
     with pytest.raises(ValueError, match="built for 6 frames"):
         model(torch.randn(1, 5, 4, 8, 8), torch.tensor([1]))
@@ -109,8 +112,11 @@ def reference_forward(model: VDT, x, t, y):
 
 def test_forward_matches_reference_layout_with_random_weights():
     torch.manual_seed(0)
-    model = randomize(VDT(input_size=8, patch_size=2, in_channels=4, hidden_size=48, depth=2, num_heads=3,
-                          num_frames=5, num_classes=2)).eval()
+    model = randomize(
+        VDT(
+            input_size=8, patch_size=2, in_channels=4, hidden_size=48, depth=2, num_heads=3, num_frames=5, num_classes=2
+        )
+    ).eval()
     x, t, y = torch.randn(2, 5, 4, 8, 8), torch.tensor([3, 700]), torch.tensor([0, 1])
     ours = model(x, t, y)
     ref = reference_forward(model, x, t, y)
@@ -148,8 +154,18 @@ def test_image_mode_shares_spatial_weights_and_loads_into_video():
 
 
 def test_checkpointing_and_resolution_change():
-    model = randomize(VDT(input_size=8, patch_size=2, hidden_size=32, depth=2, num_heads=2, num_frames=4,
-                          num_classes=1, grad_checkpointing=True))
+    model = randomize(
+        VDT(
+            input_size=8,
+            patch_size=2,
+            hidden_size=32,
+            depth=2,
+            num_heads=2,
+            num_frames=4,
+            num_classes=1,
+            grad_checkpointing=True,
+        )
+    )
     x = torch.randn(1, 4, 4, 8, 8)
     out = model(x, torch.tensor([7]))
     out.square().mean().backward()

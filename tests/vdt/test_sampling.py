@@ -1,4 +1,5 @@
 """High-level sampling on a VDT: task completion keeps given frames, rollout chains windows; checkpoints round-trip."""
+
 import pytest
 import torch
 
@@ -10,8 +11,16 @@ from vdt.sampling import complete, rollout
 
 def small_model(frames=6, seed=0):
     torch.manual_seed(seed)
-    model = VDT(input_size=8, patch_size=2, in_channels=3, hidden_size=32, depth=2, num_heads=2, num_frames=frames,
-                num_classes=1)
+    model = VDT(
+        input_size=8,
+        patch_size=2,
+        in_channels=3,
+        hidden_size=32,
+        depth=2,
+        num_heads=2,
+        num_frames=frames,
+        num_classes=1,
+    )
     with torch.no_grad():  # leave adaLN-Zero: make the output depend on the input
         for p in model.parameters():
             if p.requires_grad:
@@ -19,8 +28,10 @@ def small_model(frames=6, seed=0):
     return model.eval()
 
 
-@pytest.mark.parametrize("task", ["predict", "backward", "interpolation", "single_frame", "random_frames",
-                                  "spatial_temporal", "unconditional"])
+@pytest.mark.parametrize(
+    "task",
+    ["predict", "backward", "interpolation", "single_frame", "random_frames", "spatial_temporal", "unconditional"],
+)
 def test_complete_keeps_given_positions(task):
     model = small_model()
     diffusion = GaussianDiffusion.linear(1000).respace(5)
@@ -29,6 +40,7 @@ def test_complete_keeps_given_positions(task):
     out = complete(model, diffusion, video, task, n_given=2, generator=g, batch_size=1)
     assert out.shape == video.shape and torch.isfinite(out).all()
     from vdt.masks import task_mask
+
     mask = task_mask(task, 6, 8, 8, 2, n_given=2, generator=torch.Generator().manual_seed(0)).bool()
     given = ~mask.unsqueeze(2).expand_as(video)
     assert torch.equal(out[given], video[given])
@@ -45,8 +57,14 @@ def test_rollout_chains_windows_and_is_seeded():
     b = rollout(model, diffusion, observed, horizon=7, n_given=4, generator=torch.Generator().manual_seed(0))
     assert a.shape == (2, 7, 3, 8, 8) and torch.equal(a, b)
     # the first window is exactly a "predict" completion from the last 4 observed frames
-    first = complete(model, diffusion, torch.cat([observed[:, -4:], torch.zeros(2, 2, 3, 8, 8)], 1), "predict",
-                     n_given=4, generator=torch.Generator().manual_seed(0))
+    first = complete(
+        model,
+        diffusion,
+        torch.cat([observed[:, -4:], torch.zeros(2, 2, 3, 8, 8)], 1),
+        "predict",
+        n_given=4,
+        generator=torch.Generator().manual_seed(0),
+    )
     torch.testing.assert_close(a[:, :2], first[:, 4:])
     with pytest.raises(ValueError, match="at least n_given"):
         rollout(model, diffusion, observed[:, :2], horizon=3, n_given=4)

@@ -1,5 +1,6 @@
 """Prediction targets (eps, v, x0), loss weighting, timestep spacings, DPM-Solver++(2M) (against diffusers), the
 noised-prior start, latent normalisation, and the given-frame-count range of the mask generator."""
+
 import numpy as np
 import pytest
 import torch
@@ -15,22 +16,40 @@ SHAPE = (2, 6, 3, 4, 4)
 
 def target_oracle(x_star: torch.Tensor, diffusion: GaussianDiffusion, learn_sigma: bool = True):
     """The exact network for data that is the single video ``x_star``, in ``diffusion``'s prediction target."""
+
     def fn(x, t):
         a = torch.from_numpy(diffusion.alphas_cumprod)[t].float().view(-1, 1, 1, 1, 1)
         eps = (x - a.sqrt() * x_star) / (1 - a).sqrt()
-        pred = {"eps": eps, "x0": x_star.expand_as(x), "v": a.sqrt() * eps - (1 - a).sqrt() * x_star}[diffusion.prediction]
+        pred = {"eps": eps, "x0": x_star.expand_as(x), "v": a.sqrt() * eps - (1 - a).sqrt() * x_star}[
+            diffusion.prediction
+        ]
         return torch.cat([pred, torch.zeros_like(pred)], dim=2) if learn_sigma else pred
+
     return fn
 
 
 @pytest.mark.parametrize("prediction", ["eps", "v", "x0"])
-@pytest.mark.parametrize("method,spacing", [("ddpm", "50"), ("ddim", "ddim25"), ("ddim", "trailing10"),
-                                            ("ddim", "quad10"), ("dpmpp2m", "trailing8"), ("dpmpp2m", "12")])
+@pytest.mark.parametrize(
+    "method,spacing",
+    [
+        ("ddpm", "50"),
+        ("ddim", "ddim25"),
+        ("ddim", "trailing10"),
+        ("ddim", "quad10"),
+        ("dpmpp2m", "trailing8"),
+        ("dpmpp2m", "12"),
+    ],
+)
 def test_every_target_and_sampler_recovers_the_data_under_an_oracle(prediction, method, spacing):
     full = GaussianDiffusion.linear(1000, prediction=prediction)
     x_star = torch.rand(SHAPE) * 2 - 1
-    out = sample(target_oracle(x_star, full), full.respace(spacing), SHAPE, method=method,
-                 generator=torch.Generator().manual_seed(0))
+    out = sample(
+        target_oracle(x_star, full),
+        full.respace(spacing),
+        SHAPE,
+        method=method,
+        generator=torch.Generator().manual_seed(0),
+    )
     torch.testing.assert_close(out, x_star, atol=2e-4, rtol=0)
 
 
@@ -82,10 +101,18 @@ def test_dpmpp2m_matches_diffusers_multistep_scheduler(spacing):
     from diffusers import DPMSolverMultistepScheduler
 
     steps = 10
-    sched = DPMSolverMultistepScheduler(num_train_timesteps=1000, beta_start=1e-4, beta_end=0.02,
-                                        beta_schedule="linear", algorithm_type="dpmsolver++", solver_order=2,
-                                        prediction_type="epsilon", timestep_spacing=spacing,
-                                        final_sigmas_type="zero", lower_order_final=True)
+    sched = DPMSolverMultistepScheduler(
+        num_train_timesteps=1000,
+        beta_start=1e-4,
+        beta_end=0.02,
+        beta_schedule="linear",
+        algorithm_type="dpmsolver++",
+        solver_order=2,
+        prediction_type="epsilon",
+        timestep_spacing=spacing,
+        final_sigmas_type="zero",
+        lower_order_final=True,
+    )
     sched.set_timesteps(steps)
     kept = sorted(int(s) for s in sched.timesteps)
     if spacing == "trailing":
@@ -128,8 +155,17 @@ def test_noised_prior_start_runs_only_the_later_steps_and_keeps_the_given_frames
         return oracle(x, t)
 
     prior = nearest_given_prior(x_star, mask)
-    out = sample(model, d, SHAPE, given=x_star, mask=mask, method=method, prior=prior, start_step=300,
-                 generator=torch.Generator().manual_seed(0))
+    out = sample(
+        model,
+        d,
+        SHAPE,
+        given=x_star,
+        mask=mask,
+        method=method,
+        prior=prior,
+        start_step=300,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert max(calls) <= 300 and calls == sorted(calls, reverse=True)
     assert len(calls) == sum(s <= 300 for s in d.timestep_map)
     torch.testing.assert_close(out, x_star, atol=2e-4, rtol=0)
@@ -139,8 +175,8 @@ def test_noised_prior_start_runs_only_the_later_steps_and_keeps_the_given_frames
 def test_nearest_given_prior_copies_the_nearest_whole_given_frame():
     video = torch.arange(6.0).view(1, 6, 1, 1, 1).expand(2, 6, 3, 4, 4).clone()
     mask = torch.ones(2, 6, 4, 4)
-    mask[0, :2] = 0                 # predict: frames 2..5 copy frame 1
-    mask[1, ::3] = 0                # interpolation: given 0 and 3
+    mask[0, :2] = 0  # predict: frames 2..5 copy frame 1
+    mask[1, ::3] = 0  # interpolation: given 0 and 3
     prior = nearest_given_prior(video, mask)[:, :, 0, 0, 0]
     assert prior[0].tolist() == [0, 1, 1, 1, 1, 1]
     assert prior[1].tolist() == [0, 0, 3, 3, 3, 3]  # frame 1 -> 0, frame 2 -> 3 (nearer), 4 and 5 -> 3
@@ -150,8 +186,10 @@ def test_nearest_given_prior_copies_the_nearest_whole_given_frame():
 
 def test_normalized_space_fits_unit_variance_and_keeps_the_pixel_clamp():
     g = torch.Generator().manual_seed(0)
-    video = (torch.randn(4, 5, 3, 8, 8, generator=g) * torch.tensor([0.1, 0.2, 0.3]).view(1, 1, 3, 1, 1)
-             + torch.tensor([0.5, -0.2, 0.0]).view(1, 1, 3, 1, 1)).clamp(-1, 1)
+    video = (
+        torch.randn(4, 5, 3, 8, 8, generator=g) * torch.tensor([0.1, 0.2, 0.3]).view(1, 1, 3, 1, 1)
+        + torch.tensor([0.5, -0.2, 0.0]).view(1, 1, 3, 1, 1)
+    ).clamp(-1, 1)
     space = NormalizedSpace.fit(PixelSpace(), video)
     z = space.encode(video)
     stats = z.transpose(0, 2).reshape(3, -1)

@@ -3,6 +3,7 @@
 Frames are float tensors (B, T, 3, H, W) in [-1, 1]; latents are (B, T, C, H/d, W/d) with C = ``channels``
 and d = ``downscale``. Every space encodes the frames of a video independently.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -99,7 +100,9 @@ def map_frames(
         raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
     batch, frames = video.shape[:2]
     flat = video.reshape(batch * frames, *video.shape[2:])
-    outputs = [fn(chunk.to(device=device, dtype=dtype)).to(device=video.device, dtype=video.dtype)
-               for chunk in flat.split(chunk_size)]
+    outputs = [
+        fn(chunk.to(device=device, dtype=dtype)).to(device=video.device, dtype=video.dtype)
+        for chunk in flat.split(chunk_size)
+    ]
     out = torch.cat(outputs)
     return out.reshape(batch, frames, *out.shape[1:])

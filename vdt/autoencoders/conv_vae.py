@@ -5,6 +5,7 @@ Decoder mirrors it with nearest-neighbour upsampling. Residual blocks are GroupN
 Latents are ``posterior mean * scale_factor``; ``scale_factor`` is fitted after training
 (``vdt.autoencoders.conv_vae_training.fit_scale_factor``) so that latents have about unit std.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -154,16 +155,22 @@ class ConvVAE(nn.Module, LatentSpace):
         """(B, T, 3, H, W) in [-1, 1] -> (B, T, C, H/d, W/d) = posterior mean * scale_factor, in the input's device/dtype."""
         check_video(self, video)
         device, dtype = self._placement()
-        return map_frames(lambda x: self.posterior(x)[0] * self.scale_factor, video,
-                          chunk_size or self.chunk_size, device, dtype)
+        return map_frames(
+            lambda x: self.posterior(x)[0] * self.scale_factor, video, chunk_size or self.chunk_size, device, dtype
+        )
 
     @torch.no_grad()
     def decode(self, latents: Tensor, chunk_size: int | None = None) -> Tensor:
         """(B, T, C, h, w) -> (B, T, 3, h*d, w*d) clamped to [-1, 1], in the input's device/dtype."""
         check_latents(self, latents)
         device, dtype = self._placement()
-        return map_frames(lambda z: self.decoder(z / self.scale_factor).clamp(-1.0, 1.0), latents,
-                          chunk_size or self.chunk_size, device, dtype)
+        return map_frames(
+            lambda z: self.decoder(z / self.scale_factor).clamp(-1.0, 1.0),
+            latents,
+            chunk_size or self.chunk_size,
+            device,
+            dtype,
+        )
 
     # ---- persistence ------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:

@@ -4,6 +4,7 @@ Data is either a tensor of frames (N, 3, H, W) or videos (N, T, 3, H, W), sample
 iterable of such tensors (e.g. a DataLoader), re-iterated each epoch and re-batched to ``batch_size`` frames.
 Values are floats in [-1, 1].
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,7 +62,7 @@ def _tensor_batches(frames: Tensor, batch_size: int, generator: torch.Generator)
     while True:
         order = torch.randperm(len(frames), generator=generator)
         for start in range(0, len(order) - batch_size + 1, batch_size):
-            yield frames[order[start:start + batch_size]]
+            yield frames[order[start : start + batch_size]]
 
 
 def _rebatched(data: Iterable[Tensor], batch_size: int) -> Iterator[Tensor]:
@@ -143,8 +144,14 @@ def train_conv_vae(
             getattr(history, name).append(value)
         if step % log_every == 0 or step == steps:
             progress.set_postfix(loss=f"{metrics['loss']:.4f}", kl=f"{metrics['kl']:.3f}")
-            logger.info("ConvVAE step %d/%d: loss %.5f recon %.5f kl %.4f", step, steps,
-                        metrics["loss"], metrics["recon"], metrics["kl"])
+            logger.info(
+                "ConvVAE step %d/%d: loss %.5f recon %.5f kl %.4f",
+                step,
+                steps,
+                metrics["loss"],
+                metrics["recon"],
+                metrics["kl"],
+            )
         if callback is not None:
             callback(step, metrics)
 

@@ -1,4 +1,5 @@
 """Build a latent space from a config entry: ``build_latent_space(kind, **kwargs)``."""
+
 from __future__ import annotations
 
 from typing import Any, Callable

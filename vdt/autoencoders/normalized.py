@@ -7,6 +7,7 @@ Diffusion's fixed 0.18215 exists for the same reason; this is the general, per-c
 The normalisation is part of a trained model: it is saved beside the weights (``state_dict``) and restored with
 them, so encode/decode of a loaded model always use the statistics it was trained with.
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,8 +25,10 @@ class NormalizedSpace(LatentSpace):
     def __init__(self, inner: LatentSpace, shift: Tensor, scale: Tensor):
         shift, scale = torch.as_tensor(shift, dtype=torch.float32), torch.as_tensor(scale, dtype=torch.float32)
         if shift.shape != (inner.channels,) or scale.shape != (inner.channels,):
-            raise ValueError(f"latent normalisation needs shift and scale of shape ({inner.channels},), got "
-                             f"{tuple(shift.shape)} and {tuple(scale.shape)}")
+            raise ValueError(
+                f"latent normalisation needs shift and scale of shape ({inner.channels},), got "
+                f"{tuple(shift.shape)} and {tuple(scale.shape)}"
+            )
         if not bool((scale > 0).all()):
             raise ValueError(f"latent normalisation scale must be > 0, got {scale.tolist()}")
         self.inner, self.shift, self.scale = inner, shift, scale

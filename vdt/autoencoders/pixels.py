@@ -1,4 +1,5 @@
 """The identity latent space: the VDT works directly on pixels."""
+
 from __future__ import annotations
 
 from torch import Tensor

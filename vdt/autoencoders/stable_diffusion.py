@@ -4,6 +4,7 @@ The folder is what ``AutoencoderKL.save_pretrained`` writes (``config.json`` + `
 or ``.bin``), e.g. the ``vae/`` folder of a Stable Diffusion checkout. Latents = posterior mean * scale
 (0.18215 for SD 1.x/2.x; pass 0.13025 for SD-XL's VAE).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -65,8 +66,9 @@ class StableDiffusionVAE(LatentSpace):
         self.path = folder
         self.scale = float(scale)
         self.chunk_size = chunk_size
-        self.vae = AutoencoderKL.from_pretrained(folder, local_files_only=True, variant=variant,
-                                                 torch_dtype=resolve_dtype(dtype))
+        self.vae = AutoencoderKL.from_pretrained(
+            folder, local_files_only=True, variant=variant, torch_dtype=resolve_dtype(dtype)
+        )
         self.vae.requires_grad_(False).eval().to(torch.device(device))
         self.channels = int(self.vae.config.latent_channels)
         self.downscale = 2 ** (len(self.vae.config.block_out_channels) - 1)
@@ -78,15 +80,23 @@ class StableDiffusionVAE(LatentSpace):
     def encode(self, video: Tensor, chunk_size: int | None = None) -> Tensor:
         """(B, T, 3, H, W) in [-1, 1] -> (B, T, C, H/d, W/d) = latent_dist.mean * scale, in the input's device/dtype."""
         check_video(self, video)
-        return map_frames(lambda x: self.vae.encode(x).latent_dist.mean * self.scale, video,
-                          chunk_size or self.chunk_size, *self._placement())
+        return map_frames(
+            lambda x: self.vae.encode(x).latent_dist.mean * self.scale,
+            video,
+            chunk_size or self.chunk_size,
+            *self._placement(),
+        )
 
     @torch.no_grad()
     def decode(self, latents: Tensor, chunk_size: int | None = None) -> Tensor:
         """(B, T, C, h, w) -> (B, T, 3, h*d, w*d) = VAE decode of latents / scale, clamped to [-1, 1]."""
         check_latents(self, latents)
-        return map_frames(lambda z: self.vae.decode(z / self.scale).sample.clamp(-1.0, 1.0), latents,
-                          chunk_size or self.chunk_size, *self._placement())
+        return map_frames(
+            lambda z: self.vae.decode(z / self.scale).sample.clamp(-1.0, 1.0),
+            latents,
+            chunk_size or self.chunk_size,
+            *self._placement(),
+        )
 
     def to(self, *args, **kwargs) -> "StableDiffusionVAE":
         """Move the VAE like ``torch.nn.Module.to`` (device and/or dtype); returns self."""
@@ -95,5 +105,7 @@ class StableDiffusionVAE(LatentSpace):
 
     def __repr__(self) -> str:
         device, dtype = self._placement()
-        return (f"StableDiffusionVAE(path={str(self.path)!r}, scale={self.scale}, channels={self.channels}, "
-                f"downscale={self.downscale}, device={device}, dtype={dtype})")
+        return (
+            f"StableDiffusionVAE(path={str(self.path)!r}, scale={self.scale}, channels={self.channels}, "
+            f"downscale={self.downscale}, device={device}, dtype={dtype})"
+        )
