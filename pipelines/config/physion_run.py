@@ -15,6 +15,17 @@ from vdt.diffusion import space_timesteps
 PROTOCOLS = ("only", "all", "all-but-one")
 STAGES = ("generate", "pretrain", "rollout", "extract", "readout", "report")
 VARIANTS = ("observed", "simulated", "copy-last", "full")
+# (feature family, readout kind) pairs every run fits, for every variant
+READOUTS = (
+    ("vdt", "linear"),
+    ("pixels", "linear"),
+    ("objects", "linear"),
+    ("vdt-objects", "linear"),
+    ("slots", "relational"),
+    ("pixcells", "relational"),
+    ("objects", "relational"),
+    ("vdt-objects", "relational"),
+)
 
 
 class DataConfig(Section):

@@ -18,7 +18,6 @@ The slot-attention module is trained first, self-supervised, on token grids of t
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,36 +39,19 @@ from pipelines.features.slots import load_slot_autoencoder, save_slot_autoencode
 from pipelines.features.vdt_tokens import frame_tokens, pool_grid, time_bins
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
-from pipelines.stages.pretrain import clip_dataset
-from pipelines.stages.rollout import load_predictions
+from pipelines.stages.layout import feature_key, features_file, load_predictions, slots_file
 from pipelines.training import load_trained
 
 log = logging.getLogger(__name__)
 PIXEL_CELLS = 4  # pixel entities: the downsampled frame cut into 4 x 4 cells
-BOTH_KINDS = ("objects", "vdt-objects")  # families with a linear vector and relational entities each
-
-
-def feature_key(family: str, kind: str, variant: str) -> str:
-    """The npz array of a readout: ``<family>_<variant>``, or ``<family>_entities_<variant>`` for the relational
-    input of a family that feeds both kinds."""
-    return f"{family}_entities_{variant}" if family in BOTH_KINDS and kind == "relational" else f"{family}_{variant}"
-
-
-def features_path(ctx: RunContext, split: str, scenario: str) -> Path:
-    return ctx.stage_dir("extract") / split / f"{scenario}.npz"
-
-
-def slots_path(ctx: RunContext, group: str) -> Path:
-    root = ctx.pretrain_root.parent if ctx.pretrain_root is not None else ctx.root
-    return root / "extract" / f"slots-{group}.pt"
 
 
 def _train_slots(ctx: RunContext, group: str, scenarios: list[str], model, space) -> None:
-    path = slots_path(ctx, group)
+    path = slots_file(ctx, group)
     if path.is_file():
         return
     e, s = ctx.config.extract, ctx.config.extract.slots
-    dataset = clip_dataset(ctx, scenarios)
+    dataset = trial_sets.clip_dataset(ctx, scenarios)
     picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(ctx.config.seed))[: s.train_clips]
     clips = torch.stack([dataset[int(i)] for i in picks])
     tokens = frame_tokens(model, space.encode(clips.to(_device(model))), e.blocks, e.timestep, e.batch_size)
@@ -154,7 +136,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     written = {}
     for split in ctx.splits:
         for scenario in tqdm(ctx.scenario_names(), desc=f"extract {split}", disable=not ctx.progress):
-            path = features_path(ctx, split, scenario)
+            path = features_file(ctx, split, scenario)
             if path.is_file():
                 continue
             group = ctx.group_of(scenario)
@@ -164,7 +146,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
                 models[group], spaces[group] = trained.model, trained.space
                 if ctx.pretrain_root is None:
                     _train_slots(ctx, group, groups[group], models[group], spaces[group])
-                slot_models[group] = load_slot_autoencoder(slots_path(ctx, group))
+                slot_models[group] = load_slot_autoencoder(slots_file(ctx, group))
             dataset = trial_sets.trial_dataset(ctx, split, scenario)
             predictions = load_predictions(ctx, split, scenario)
             names, labels, parts = [], [], []
@@ -184,7 +166,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
                     np.savez(f, names=np.array(names), labels=np.array(labels, dtype=np.int8), **arrays)
     for split in ctx.splits:  # summarise every file, also those an interrupted earlier attempt wrote
         for scenario in ctx.scenario_names():
-            with np.load(features_path(ctx, split, scenario)) as f:
+            with np.load(features_file(ctx, split, scenario)) as f:
                 written[f"{split}/{scenario}"] = {
                     "trials": len(f["names"]),
                     "positives": int(f["labels"].sum()),

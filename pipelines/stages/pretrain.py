@@ -6,31 +6,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from physion.datasets import ClipDataset
+from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
 from pipelines.training import train_vdt
 
 log = logging.getLogger(__name__)
 
 
-def clip_dataset(ctx: RunContext, scenarios: list[str], split: str = "training") -> ClipDataset:
-    m = ctx.config.model
-    return ClipDataset(
-        ctx.store,
-        split=split,
-        num_frames=m.num_frames,
-        frame_offset=m.frame_offset,
-        resolution=m.resolution,
-        scenarios=scenarios,
-        seed=ctx.config.seed,
-    )
-
-
 def run(ctx: RunContext) -> dict[str, Any]:
     c = ctx.config
     models = {}
     for group, scenarios in ctx.groups().items():
-        dataset = clip_dataset(ctx, scenarios)
+        dataset = trial_sets.clip_dataset(ctx, scenarios)
         log.info("pretraining %r on %d training trials of %s", group, len(dataset), ", ".join(scenarios))
         path = train_vdt(
             dataset,

@@ -21,24 +21,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from physion.atomic import write_json_atomic
-from pipelines.config.physion_run import VARIANTS, ReadoutConfig
+from pipelines.config.physion_run import READOUTS, VARIANTS, ReadoutConfig
 from pipelines.readout.linear import fit_linear_readout
 from pipelines.readout.metrics import accuracy_ci, paired_difference_ci, roc_auc
 from pipelines.readout.relational import fit_relational_readout, split_validation
 from pipelines.stages.context import RunContext
-from pipelines.stages.extract import feature_key, features_path
+from pipelines.stages.layout import feature_key, features_file, predictions_file, readout_results
 
 log = logging.getLogger(__name__)
-READOUTS = (
-    ("vdt", "linear"),
-    ("pixels", "linear"),
-    ("objects", "linear"),
-    ("vdt-objects", "linear"),
-    ("slots", "relational"),
-    ("pixcells", "relational"),
-    ("objects", "relational"),
-    ("vdt-objects", "relational"),
-)
 CONTRASTS = (("simulated", "observed"), ("simulated", "copy-last"))  # (a, b): accuracy of a minus b
 
 
@@ -50,7 +40,7 @@ class FeatureSet:
 
 
 def load_features(ctx: RunContext, split: str, scenario: str, with_labels: bool) -> FeatureSet:
-    path = features_path(ctx, split, scenario)
+    path = features_file(ctx, split, scenario)
     with np.load(path) as f:
         arrays = {k: f[k].astype(np.float32) for k in f.files if k not in ("names", "labels")}
         names = [str(n) for n in f["names"]]
@@ -150,7 +140,7 @@ def pooled(labels: list[np.ndarray], preds: list[dict[str, np.ndarray]], cfg: Re
 def run(ctx: RunContext) -> dict[str, Any]:
     c = ctx.config
     train_split, test_split = ctx.splits
-    results, folder = {}, ctx.stage_dir("readout")
+    results = {}
     all_labels, all_preds = [], []
     for scenario in tqdm(ctx.scenario_names(), desc="readout", disable=not ctx.progress):
         train = load_features(ctx, train_split, scenario, with_labels=True)
@@ -170,7 +160,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         all_labels.append(labels)
         all_preds.append(preds)
         write_json_atomic(
-            folder / "predictions" / f"{scenario}.json",
+            predictions_file(ctx, scenario),
             {
                 "names": test.names,
                 **{k: {"proba": p["proba"].tolist(), "pred": p["pred"].tolist()} for k, p in predictions.items()},
@@ -186,12 +176,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
             best[1]["high"],
         )
     write_json_atomic(
-        folder / "results.json",
+        readout_results(ctx),
         {
             "scenarios": results,
             "pooled": pooled(all_labels, all_preds, c.readout, c.seed),
             "splits": {"fit": train_split, "test": test_split},
         },
     )
-    log.info("readout results: %s", folder / "results.json")
-    return {"results": str(folder / "results.json")}
+    log.info("readout results: %s", readout_results(ctx))
+    return {"results": str(readout_results(ctx))}

@@ -14,13 +14,12 @@ import torch
 
 from physion.atomic import atomic_path, write_json_atomic
 from pipelines.config.loading import dump_config
-from pipelines.config.physion_run import VARIANTS
+from pipelines.config.physion_run import READOUTS, VARIANTS
 from pipelines.report_plots import accuracy_chart
 from pipelines.report_tables import PRIMARY, accuracy_table, comparison_table, headline, pooled_table, reference_section
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
-from pipelines.stages.readout import READOUTS
-from pipelines.stages.rollout import load_predictions
+from pipelines.stages.layout import load_predictions, readout_results, report_file, strip_file
 from pipelines.strips import video_strip
 from pipelines.training import load_trained
 
@@ -37,7 +36,7 @@ def _final_losses(ctx: RunContext) -> dict[str, dict]:
     return out
 
 
-def _strips(ctx: RunContext, folder: Path) -> list[str]:
+def _strips(ctx: RunContext) -> list[str]:
     n = ctx.config.report.strips
     if n == 0:
         return []
@@ -57,15 +56,14 @@ def _strips(ctx: RunContext, folder: Path) -> list[str]:
                 (f"true: {label}", item["frames"]),
                 (f"predicted #{i}", torch.cat([item["frames"][:n_obs], predicted.float()])),
             ]
-        path = video_strip(rows, folder / "strips" / f"{scenario}.png", given=n_obs, scale=2, label_width=110)
+        path = video_strip(rows, strip_file(ctx, scenario), given=n_obs, scale=2, label_width=110)
         written.append(str(path))
     return written
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
     c = ctx.config
-    folder = ctx.stage_dir("report")
-    readout = json.loads((ctx.stage_dir("readout") / "results.json").read_text())
+    readout = json.loads(readout_results(ctx).read_text())
     generate = ctx.manifest("generate") or {}
     pretrain = ctx.manifest("pretrain") or {}
     results = {
@@ -87,9 +85,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
             **{sc: r["comparisons"] for sc, r in readout["scenarios"].items()},
         },
     }
-    write_json_atomic(folder / "results.json", results)
-    chart = accuracy_chart(readout["scenarios"], folder / "accuracy.png", VARIANTS)
-    strips = _strips(ctx, folder)
+    write_json_atomic(report_file(ctx, "results.json"), results)
+    chart = accuracy_chart(readout["scenarios"], report_file(ctx, "accuracy.png"), VARIANTS)
+    strips = _strips(ctx)
     linear = [r for r in READOUTS if r[1] == "linear"]
     relational = [r for r in READOUTS if r[1] == "relational"]
     lines = [
@@ -186,13 +184,13 @@ def run(ctx: RunContext) -> dict[str, Any]:
     lines += ["", reference_section(), "", "## Pictures", "", f"![accuracy per scenario]({Path(chart).name})", ""]
     lines += [f"![{Path(s).stem}](strips/{Path(s).name})" for s in strips]
     lines += ["", "## Config", "", "```yaml", dump_config(c).rstrip(), "```", ""]
-    with atomic_path(folder / "report.md") as tmp:
+    with atomic_path(report_file(ctx, "report.md")) as tmp:
         tmp.write_text("\n".join(lines))
     log.info(
         "report: %s (results %s, chart %s, %d strips)",
-        folder / "report.md",
-        folder / "results.json",
+        report_file(ctx, "report.md"),
+        report_file(ctx, "results.json"),
         chart,
         len(strips),
     )
-    return {"report": str(folder / "report.md"), "chart": str(chart), "strips": strips}
+    return {"report": str(report_file(ctx, "report.md")), "chart": str(chart), "strips": strips}

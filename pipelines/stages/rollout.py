@@ -8,7 +8,6 @@ every (N * processes)-th chunk; the stage is marked done once every chunk exists
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -17,6 +16,7 @@ from tqdm.auto import tqdm
 from pipelines.distributed import process_state
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
+from pipelines.stages.layout import rollout_chunk, rollout_chunks
 from pipelines.training import TrainedVDT, load_trained
 from vdt.io import save_atomic
 from vdt.sampling import rollout as vdt_rollout
@@ -28,19 +28,6 @@ class ShardIncomplete(RuntimeError):
     """This shard finished, other shards' chunks are still missing."""
 
 
-def chunk_path(ctx: RunContext, split: str, scenario: str, index: int) -> Path:
-    return ctx.stage_dir("rollout") / split / scenario / f"chunk-{index:04d}.pt"
-
-
-def load_predictions(ctx: RunContext, split: str, scenario: str) -> dict[str, torch.Tensor]:
-    """name -> predicted future latents (F, C, h, w), float32, for every trial of the split and scenario."""
-    out = {}
-    for path in sorted((ctx.stage_dir("rollout") / split / scenario).glob("chunk-*.pt")):
-        chunk = torch.load(path, weights_only=True)
-        out.update({name: pred.float() for name, pred in zip(chunk["names"], chunk["predicted"])})
-    return out
-
-
 def run(ctx: RunContext) -> dict[str, Any]:
     c = ctx.config
     state = process_state()
@@ -48,7 +35,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     world, rank = shard_n * state.num_processes, shard_i * state.num_processes + state.process_index
     all_units = trial_sets.units(ctx, c.rollout.chunk_size)
     mine = [u for i, u in enumerate(all_units) if i % world == rank]
-    todo = [u for u in mine if not chunk_path(ctx, u[0], u[1], u[2]).is_file()]
+    todo = [u for u in mine if not rollout_chunk(ctx, u[0], u[1], u[2]).is_file()]
     log.info(
         "rollout: %d chunks in all, %d for this process, %d to do (device %s)",
         len(all_units),
@@ -100,11 +87,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
                 "observed_frames": n_obs,
                 "frame_offset": c.model.frame_offset,
             },
-            chunk_path(ctx, split, scenario, index),
+            rollout_chunk(ctx, split, scenario, index),
         )
         trials_done += len(items)
     state.wait_for_everyone()
-    missing = [u for u in all_units if not chunk_path(ctx, u[0], u[1], u[2]).is_file()]
+    missing = [u for u in all_units if not rollout_chunk(ctx, u[0], u[1], u[2]).is_file()]
     if missing:
         raise ShardIncomplete(
             f"rollout: this shard is done; {len(missing)} chunk(s) of other shards are still "
@@ -125,9 +112,7 @@ def rollout_errors(ctx: RunContext) -> dict[str, dict[str, float]]:
     out = {}
     for scenario in ctx.scenario_names():
         chunks = [
-            torch.load(p, weights_only=True)
-            for split in ctx.splits
-            for p in sorted((ctx.stage_dir("rollout") / split / scenario).glob("chunk-*.pt"))
+            torch.load(p, weights_only=True) for split in ctx.splits for p in rollout_chunks(ctx, split, scenario)
         ]
         out[scenario] = {
             "model": float(torch.cat([ch["mse_model"] for ch in chunks]).mean()),

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from physion.datasets import TrialDataset
+from physion.datasets import ClipDataset, TrialDataset
 from physion.trial import OBSERVED_FRAMES
 from pipelines.stages.context import RunContext
 
@@ -65,3 +65,17 @@ def units(ctx: RunContext, chunk_size: int) -> list[tuple[str, str, int, range]]
                 (split, scenario, i, range(s, min(n, s + chunk_size))) for i, s in enumerate(range(0, n, chunk_size))
             ]
     return out
+
+
+def clip_dataset(ctx: RunContext, scenarios: list[str], split: str = "training") -> ClipDataset:
+    """Random training clips of the model's window (pretraining, the slot module)."""
+    m = ctx.config.model
+    return ClipDataset(
+        ctx.store,
+        split=split,
+        num_frames=m.num_frames,
+        frame_offset=m.frame_offset,
+        resolution=m.resolution,
+        scenarios=scenarios,
+        seed=ctx.config.seed,
+    )

@@ -17,7 +17,8 @@ from pipelines.features.objects import (
     vdt_object_entities,
     vdt_object_vectors,
 )
-from pipelines.stages.extract import copy_last, feature_key
+from pipelines.stages.extract import copy_last
+from pipelines.stages.layout import feature_key
 
 H = W = 16
 
