@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pipelines.config.loading import ConfigError, load_config
+from pipelines.config.loading import ConfigError, load_config, validate_config
 from pipelines.config.physion_run import PhysionRunConfig
 
 NAME = "evaluate"
@@ -42,10 +42,11 @@ def evaluation_context(args):
         "readout": args.readout or parent.data.counts["readout"],
         "test": args.test or parent.data.counts["test"],
     }
-    data = parent.data.model_copy(
-        update={"source": "generate", "store": None, "scenarios": [args.scenario], "counts": counts}
-    )
-    config = parent.model_copy(update={"data": data, "name": f"{parent.name}-evaluate"})
+    # built like any config: the parent's, changed, then validated (model_copy would skip the validators)
+    raw = parent.model_dump(mode="json")
+    raw["data"].update({"source": "generate", "store": None, "scenarios": [args.scenario], "counts": counts})
+    raw["name"] = f"{parent.name}-evaluate"
+    config = validate_config(raw, PhysionRunConfig, source=f"evaluate of {args.run}")
     ctx = RunContext(config, Path("."), progress=not args.no_progress, pretrain_root=pretrain_root, model_group=group)
     ctx.root = args.run / "evaluate" / ctx.scenario_names()[0]
     return ctx

@@ -254,6 +254,11 @@ def test_evaluate_a_new_scenario_without_retraining(finished_run, tmp_path):
     )
     assert code == 0
     out = root / "evaluate" / "Pendulum"
+    from pipelines.config.loading import load_config
+    from pipelines.config.physion_run import PhysionRunConfig
+
+    # the config evaluate wrote went through validation: it loads as any other (training: 0 is allowed)
+    assert load_config(out / "config.yaml", PhysionRunConfig).data.counts["training"] == 0
     results = json.loads((out / "readout" / "results.json").read_text())["scenarios"]
     assert list(results) == ["Pendulum"] and results["Pendulum"]["test_trials"] == 6
     assert "Pendulum" in (out / "report" / "report.md").read_text()
