@@ -2,7 +2,9 @@
 and timestep respacing. Masked: only positions with mask = 1 are noised and scored.
 
 What the network predicts is the process's ``prediction``: "eps" (the noise; the official VDT's and DiT's), "v"
-(alpha * eps - sigma * x0) or "x0" (the clean data). All three reach the same x0 / eps through
+(alpha * eps - sigma * x0), "x0" (the clean data) or "residual" (x0 minus the nearest wholly given frame, zeros
+where a sample gives none: a zero output, as an adaLN-Zero VDT starts, is then exactly copy-last / copy-nearest,
+so training only has to learn what moves; docs/design.md §2). All reach the same x0 / eps through
 ``predictions()``, so samplers and the VLB term work for each. ``loss_weighting="min_snr"`` weights each step's
 loss by min(SNR, gamma) on the x0 scale (Hang et al. 2023), which stops the near-clean steps from dominating.
 
@@ -19,6 +21,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from vdt.masks import nearest_given_prior
+
 ModelFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -28,7 +32,7 @@ def linear_betas(num_steps: int) -> np.ndarray:
     return np.linspace(scale * 1e-4, scale * 0.02, num_steps, dtype=np.float64)
 
 
-PREDICTIONS = ("eps", "v", "x0")
+PREDICTIONS = ("eps", "v", "x0", "residual")
 LOSS_WEIGHTINGS = ("none", "min_snr")
 SPACINGS = ("linspace", "leading", "trailing", "quadratic")
 
@@ -250,17 +254,35 @@ class GaussianDiffusion:
             self.sqrt_recipm1_alphas_cumprod, t, xt.dim()
         )
 
+    def prior(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
+        """The residual target's reference (the nearest wholly given frame of ``x`` under ``mask``; zeros without
+        any), or None for the other targets."""
+        if self.prediction != "residual":
+            return None
+        if mask is None:
+            return torch.zeros_like(x)
+        return nearest_given_prior(x, mask, missing="zeros")
+
     def predictions(
-        self, pred: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, clip_range: tuple | None = None
+        self,
+        pred: torch.Tensor,
+        xt: torch.Tensor,
+        t: torch.Tensor,
+        clip_range: tuple | None = None,
+        prior: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(x0, eps) implied by the network's prediction ``pred`` (of this process's target) at x_t. With
-        ``clip_range`` = (low, high) (floats or tensors that broadcast to x), x0 is clamped and eps made
-        consistent with the clamped x0."""
+        """(x0, eps) implied by the network's prediction ``pred`` (of this process's target) at x_t; ``prior`` is
+        the residual target's reference (``self.prior``). With ``clip_range`` = (low, high) (floats or tensors
+        that broadcast to x), x0 is clamped and eps made consistent with the clamped x0."""
         pred, n = pred.float(), xt.dim()
         if self.prediction == "eps":
             x0 = self.predict_x0(xt, t, pred)
         elif self.prediction == "x0":
             x0 = pred
+        elif self.prediction == "residual":
+            if prior is None:
+                raise ValueError("the residual target needs its prior (GaussianDiffusion.prior(given, mask))")
+            x0 = pred + prior.float()
         else:  # v = alpha * eps - sigma * x0  =>  x0 = alpha * x_t - sigma * v
             x0 = _gather(self.sqrt_alphas_cumprod, t, n) * xt - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * pred
         if clip_range is not None:
@@ -272,11 +294,15 @@ class GaussianDiffusion:
             return x0, pred
         return x0, self.predict_eps(xt, t, x0)
 
-    def training_target(self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def training_target(
+        self, x0: torch.Tensor, noise: torch.Tensor, t: torch.Tensor, prior: torch.Tensor | None = None
+    ) -> torch.Tensor:
         if self.prediction == "eps":
             return noise
         if self.prediction == "x0":
             return x0
+        if self.prediction == "residual":
+            return x0 - prior
         n = x0.dim()
         return _gather(self.sqrt_alphas_cumprod, t, n) * noise - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * x0
 
@@ -287,7 +313,7 @@ class GaussianDiffusion:
             return torch.ones(t.shape, device=t.device)
         snr = torch.from_numpy(self.snr).to(t.device)[t].float()
         clipped = snr.clamp(max=self.snr_gamma)
-        return {"eps": clipped / snr, "v": clipped / (snr + 1), "x0": clipped}[self.prediction]
+        return {"eps": clipped / snr, "v": clipped / (snr + 1), "x0": clipped, "residual": clipped}[self.prediction]
 
     def split_output(self, out: torch.Tensor, channels: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, T, 2C | C, H, W) model output -> (prediction of the target, variance interpolation v in [-1, 1]
@@ -303,7 +329,14 @@ class GaussianDiffusion:
             return eps, v
         return out, None
 
-    def p_mean_variance(self, out: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, clip_range: tuple | None = None):
+    def p_mean_variance(
+        self,
+        out: torch.Tensor,
+        xt: torch.Tensor,
+        t: torch.Tensor,
+        clip_range: tuple | None = None,
+        prior: torch.Tensor | None = None,
+    ):
         """p(x_{t-1} | x_t) from the model output: mean, log-variance and the implied x0."""
         pred, v = self.split_output(out, xt.shape[2])
         if v is not None:
@@ -314,7 +347,7 @@ class GaussianDiffusion:
         else:
             # Fixed "large" variance as DDPM: beta_t, except posterior variance at t = 0.
             log_var = _gather(np.log(np.append(self.posterior_variance[1], self.betas[1:])), t, xt.dim())
-        x0, _ = self.predictions(pred, xt, t, clip_range)
+        x0, _ = self.predictions(pred, xt, t, clip_range, prior)
         mean, _ = self.q_posterior(x0, xt, t)
         return mean, log_var, x0
 
@@ -337,20 +370,29 @@ class GaussianDiffusion:
         x_in = x0 * (1 - m) + xt * m
         out = model(x_in, self.model_timesteps(t))
         pred, v = self.split_output(out, x0.shape[2])
-        target = self.training_target(x0, noise, t)
+        prior = self.prior(x0, mask)
+        target = self.training_target(x0, noise, t, prior)
         terms = {"mse": _masked_mean((target - pred.float()) ** 2, mask) * self.loss_weights(t)}
         if v is not None:
             frozen = torch.cat([pred.detach(), v], dim=2)
-            terms["vb"] = self._vb_terms(frozen, x0, x_in, t, mask) * (self.num_timesteps / 1000.0)
+            terms["vb"] = self._vb_terms(frozen, x0, x_in, t, mask, prior) * (self.num_timesteps / 1000.0)
             terms["loss"] = terms["mse"] + terms["vb"]
         else:
             terms["loss"] = terms["mse"]
         return terms
 
-    def _vb_terms(self, out: torch.Tensor, x0: torch.Tensor, xt: torch.Tensor, t: torch.Tensor, mask: torch.Tensor):
+    def _vb_terms(
+        self,
+        out: torch.Tensor,
+        x0: torch.Tensor,
+        xt: torch.Tensor,
+        t: torch.Tensor,
+        mask: torch.Tensor,
+        prior: torch.Tensor | None = None,
+    ):
         """KL(q(x_{t-1}|x_t,x_0) || p(x_{t-1}|x_t)) in bits per dimension; the decoder NLL at t = 0."""
         true_mean, true_log_var = self.q_posterior(x0, xt, t)
-        mean, log_var, _ = self.p_mean_variance(out, xt, t)
+        mean, log_var, _ = self.p_mean_variance(out, xt, t, prior=prior)
         kl = normal_kl(true_mean, true_log_var, mean, log_var) / math.log(2.0)
         nll = -discretized_gaussian_log_likelihood(x0, mean, 0.5 * log_var) / math.log(2.0)
         per_pos = torch.where((t == 0).view(-1, 1, 1, 1, 1), nll, kl)

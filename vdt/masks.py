@@ -154,3 +154,20 @@ def check_mask(mask: torch.Tensor, shape: tuple[int, int, int, int]) -> torch.Te
     if not torch.all((mask == 0) | (mask == 1)):
         raise ValueError("mask values must be 0 (given) or 1 (generate)")
     return mask.float()
+
+
+def nearest_given_prior(video: torch.Tensor, mask: torch.Tensor, missing: str = "raise") -> torch.Tensor:
+    """(B, T, C, H, W): every frame replaced by the nearest wholly given frame (mask all 0; ties: the earlier), the
+    no-model guess of a prediction (copy-last) or interpolation (copy-nearest). A sample without any wholly given
+    frame raises, or with ``missing="zeros"`` gets zeros (the mean of normalised latents)."""
+    whole = (mask.flatten(2) == 0).all(dim=2)  # (B, T)
+    none = ~whole.any(dim=1)
+    if missing == "raise" and bool(none.any()):
+        raise ValueError("start_from='nearest_given' needs at least one wholly given frame in every sample")
+    frames = torch.arange(video.shape[1], device=video.device, dtype=torch.float32)
+    # distance to every given frame, + a tiny tie-break towards earlier ones; non-given frames are infinitely far
+    dist = (frames[:, None] - frames[None, :]).abs() + frames[None, :] * 1e-6
+    dist = torch.where(whole[:, None, :].to(video.device), dist[None], torch.full_like(dist[None], float("inf")))
+    source = dist.argmin(dim=2)  # (B, T)
+    prior = torch.gather(video, 1, source[:, :, None, None, None].expand_as(video))
+    return torch.where(none.view(-1, 1, 1, 1, 1).to(video.device), torch.zeros_like(prior), prior)

@@ -73,24 +73,25 @@ def sample(
         x = diffusion.q_sample(prior.to(device).float(), t0, x)
     if given is not None:
         given, mask = given.to(device).float(), mask.to(device).float()
+    reference = diffusion.prior(given if given is not None else x, mask)  # the residual target's; else None
     solver_state: list[torch.Tensor] = []
     for i in tqdm(range(first, -1, -1), desc=f"{method} sampling", disable=not progress, leave=False):
         t = torch.full((shape[0],), i, device=device, dtype=torch.long)
         x = _condition(x, given, mask)
         out = model(x, diffusion.model_timesteps(t)).float()
         if method == "ddpm":
-            mean, log_var, _ = diffusion.p_mean_variance(out, x, t, clip_range)
+            mean, log_var, _ = diffusion.p_mean_variance(out, x, t, clip_range, reference)
             x = mean + torch.exp(0.5 * log_var) * randn(x.shape) if i > 0 else mean
         elif method == "ddim":
-            x = _ddim_step(diffusion, out, x, t, i, eta, clip_range, randn)
+            x = _ddim_step(diffusion, out, x, t, i, eta, clip_range, randn, reference)
         else:
-            x = _dpmpp2m_step(diffusion, out, x, t, i, clip_range, solver_state)
+            x = _dpmpp2m_step(diffusion, out, x, t, i, clip_range, solver_state, reference)
     return _condition(x, given, mask)
 
 
-def _ddim_step(diffusion: GaussianDiffusion, out, x, t, i, eta, clip_range, randn):
+def _ddim_step(diffusion: GaussianDiffusion, out, x, t, i, eta, clip_range, randn, reference=None):
     pred, _ = diffusion.split_output(out, x.shape[2])
-    x0, eps = diffusion.predictions(pred, x, t, clip_range)
+    x0, eps = diffusion.predictions(pred, x, t, clip_range, reference)
     a_bar = _gather(diffusion.alphas_cumprod, t, x.dim())
     a_bar_prev = _gather(diffusion.alphas_cumprod_prev, t, x.dim())
     sigma = eta * torch.sqrt((1 - a_bar_prev) / (1 - a_bar)) * torch.sqrt(1 - a_bar / a_bar_prev)
@@ -100,7 +101,7 @@ def _ddim_step(diffusion: GaussianDiffusion, out, x, t, i, eta, clip_range, rand
     return x_prev
 
 
-def _dpmpp2m_step(diffusion: GaussianDiffusion, out, x, t, i, clip_range, history: list):
+def _dpmpp2m_step(diffusion: GaussianDiffusion, out, x, t, i, clip_range, history: list, reference=None):
     """One DPM-Solver++(2M) step from step i to i - 1 (to the clean data after step 0).
 
     With alpha = sqrt(a_bar), sigma = sqrt(1 - a_bar), lambda = log(alpha / sigma) and h = lambda_next - lambda:
@@ -108,7 +109,7 @@ def _dpmpp2m_step(diffusion: GaussianDiffusion, out, x, t, i, clip_range, histor
     the first step and the last, as diffusers does) or its extrapolation from the previous one with r = h_prev / h,
     D = (1 + 1/(2r)) x0 - 1/(2r) x0_prev. ``history`` carries (x0, lambda) of the previous step between calls."""
     pred, _ = diffusion.split_output(out, x.shape[2])
-    x0, _ = diffusion.predictions(pred, x, t, clip_range)
+    x0, _ = diffusion.predictions(pred, x, t, clip_range, reference)
     a_bar = float(diffusion.alphas_cumprod[i])
     lam = 0.5 * (
         torch.log(torch.tensor(a_bar, dtype=torch.float64)) - torch.log1p(torch.tensor(-a_bar, dtype=torch.float64))

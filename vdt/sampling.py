@@ -9,7 +9,7 @@ import torch
 from tqdm.auto import tqdm
 
 from vdt.diffusion import GaussianDiffusion
-from vdt.masks import check_mask, task_mask
+from vdt.masks import check_mask, nearest_given_prior, task_mask
 from vdt.model import VDT
 from vdt.samplers import sample
 
@@ -28,20 +28,6 @@ def model_fn(model: VDT, y: torch.Tensor | None = None, amp_dtype: torch.dtype |
 
 
 START_FROM = ("noise", "nearest_given")
-
-
-def nearest_given_prior(video: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """(B, T, C, H, W): every frame replaced by the nearest wholly given frame (mask all 0; ties: the earlier), the
-    no-model guess of a prediction (copy-last) or interpolation (copy-nearest)."""
-    whole = (mask.flatten(2) == 0).all(dim=2)  # (B, T)
-    if not bool(whole.any(dim=1).all()):
-        raise ValueError("start_from='nearest_given' needs at least one wholly given frame in every sample")
-    frames = torch.arange(video.shape[1], device=video.device, dtype=torch.float32)
-    # distance to every given frame, + a tiny tie-break towards earlier ones; non-given frames are infinitely far
-    dist = (frames[:, None] - frames[None, :]).abs() + frames[None, :] * 1e-6
-    dist = torch.where(whole[:, None, :].to(video.device), dist[None], torch.full_like(dist[None], float("inf")))
-    source = dist.argmin(dim=2)  # (B, T)
-    return torch.gather(video, 1, source[:, :, None, None, None].expand_as(video))
 
 
 @torch.no_grad()

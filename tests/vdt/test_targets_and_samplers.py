@@ -7,9 +7,8 @@ import torch
 
 from vdt.autoencoder import NormalizedSpace, PixelSpace
 from vdt.diffusion import GaussianDiffusion, space_timesteps
-from vdt.masks import MaskGenerator
+from vdt.masks import MaskGenerator, nearest_given_prior
 from vdt.samplers import SAMPLERS, sample
-from vdt.sampling import nearest_given_prior
 
 SHAPE = (2, 6, 3, 4, 4)
 
@@ -214,3 +213,46 @@ def test_mask_generator_draws_the_given_count_from_its_range():
     assert bool((masks[:, :, 0, 0] == 0).cumprod(dim=1).sum(dim=1).eq(given).all())  # always a prefix
     with pytest.raises(ValueError, match="n_given_range"):
         MaskGenerator(8, 2, 2, n_given=4, n_given_range=(0, 8))
+
+
+@pytest.mark.parametrize("method", SAMPLERS)
+def test_residual_target_a_zero_network_is_copy_last_and_an_oracle_recovers_the_data(method):
+    d = GaussianDiffusion.linear(1000, prediction="residual")
+    x_star = torch.rand(SHAPE) * 2 - 1
+    mask = torch.ones(SHAPE[0], SHAPE[1], 4, 4)
+    mask[:, :2] = 0
+    prior = nearest_given_prior(x_star, mask)
+
+    def zero(x, t):  # an untrained adaLN-Zero VDT outputs zeros
+        return torch.zeros(x.shape[0], x.shape[1], 2 * x.shape[2], *x.shape[3:])
+
+    out = sample(
+        zero,
+        d.respace("trailing8"),
+        SHAPE,
+        given=x_star,
+        mask=mask,
+        method=method,
+        generator=torch.Generator().manual_seed(0),
+    )
+    if method != "ddpm":  # deterministic samplers land exactly on the prior: copy-last
+        torch.testing.assert_close(out, prior, atol=1e-5, rtol=0)
+
+    def oracle(x, t):
+        residual = (x_star - prior).expand_as(x)
+        return torch.cat([residual, torch.zeros_like(residual)], dim=2)
+
+    out = sample(
+        oracle,
+        d.respace("trailing8" if method != "ddpm" else "50"),
+        SHAPE,
+        given=x_star,
+        mask=mask,
+        method=method,
+        generator=torch.Generator().manual_seed(0),
+    )
+    torch.testing.assert_close(out, x_star, atol=2e-4, rtol=0)
+    # training: the oracle's loss is zero; without any given frame the reference is zero (the target is x0)
+    t = torch.tensor([5, 600])
+    assert d.training_losses(oracle, x_star, t, mask)["mse"].abs().max() < 1e-10
+    assert torch.equal(d.prior(x_star, torch.ones_like(mask)), torch.zeros_like(x_star))
