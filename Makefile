@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: quickstart test lint bench release-model clean-venv
+.PHONY: quickstart test lint bench gpu-check release-model clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+
+# On a GPU machine: throughput of VDT-S/2 and L/2 (eager / compiled, bf16) and a 2-minute run of the real stages.
+gpu-check: $(STAMP)
+	$(PY) benchmarks/gpu_check.py --json runs/gpu_check.json
 
 # The shipped pretrained VDT (models/), remade from its config; one thread: the same bytes on any machine size.
 release-model: $(STAMP)
