@@ -134,6 +134,7 @@ class ExtractConfig(Section):
     pixel_resolution: int = Field(8, ge=2, description="raw-pixel baseline: frames downsampled to this size")
     slots: SlotConfig = SlotConfig()
     batch_size: int = Field(32, ge=1)
+    mixed_precision: Literal["no", "bf16"] = Field("no", description="bf16 autocast for the VDT token features")
 
     @field_validator("blocks")
     @classmethod

@@ -25,7 +25,12 @@ def window_starts(length: int, window: int) -> list[int]:
 
 @torch.no_grad()
 def frame_tokens(
-    model: VDT, latents: torch.Tensor, blocks: list[int], timestep: int = 0, batch_size: int = 32
+    model: VDT,
+    latents: torch.Tensor,
+    blocks: list[int],
+    timestep: int = 0,
+    batch_size: int = 32,
+    amp_dtype: torch.dtype | None = None,
 ) -> torch.Tensor:
     """latents (B, L, C, h, w) -> tokens (B, L, gh, gw, D * len(blocks)) after ``blocks``.
 
@@ -46,7 +51,8 @@ def frame_tokens(
         for i in range(0, b, batch_size):
             x = latents[i : i + batch_size, start : start + window].to(device).float()
             t = torch.full((x.shape[0],), timestep, device=device, dtype=torch.long)
-            kept = model.token_features(x, t, blocks)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                kept = model.token_features(x, t, blocks)
             parts.append(torch.cat([kept[k] for k in blocks], dim=-1).float().cpu())
         tokens = torch.cat(parts)  # (B, window, N, D')
         if out is None:

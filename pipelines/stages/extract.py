@@ -54,7 +54,7 @@ def _train_slots(ctx: RunContext, group: str, scenarios: list[str], model, space
     dataset = trial_sets.clip_dataset(ctx, scenarios)
     picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(ctx.config.seed))[: s.train_clips]
     clips = torch.stack([dataset[int(i)] for i in picks])
-    tokens = frame_tokens(model, space.encode(clips.to(_device(model))), e.blocks, e.timestep, e.batch_size)
+    tokens = frame_tokens(model, space.encode(clips.to(_device(model))), e.blocks, e.timestep, e.batch_size, _amp(e))
     log.info(
         "training the slot module of %r on %d token grids of %d training clips",
         group,
@@ -73,6 +73,10 @@ def _train_slots(ctx: RunContext, group: str, scenarios: list[str], model, space
         progress=ctx.progress,
     )
     save_slot_autoencoder(slots, path)
+
+
+def _amp(extract) -> torch.dtype | None:
+    return torch.bfloat16 if extract.mixed_precision == "bf16" else None
 
 
 def _device(model) -> torch.device:
@@ -106,7 +110,7 @@ def trial_features(ctx: RunContext, model, slots, space, frames: torch.Tensor, p
     out = {}
     for variant in VARIANTS:
         lat, pix = sequences[variant]
-        tokens = frame_tokens(model, lat, e.blocks, e.timestep, e.batch_size)
+        tokens = frame_tokens(model, lat, e.blocks, e.timestep, e.batch_size, _amp(e))
         objects = find_objects(pix)
         pooled = pool_under_masks(tokens, objects)
         linear = {
