@@ -22,6 +22,7 @@ from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
+from pipelines.config.loading import ConfigError
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from pipelines.distributed import force_cpu
 from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints
@@ -76,7 +77,7 @@ def _check_process(init: dict, pretrain: PretrainConfig, path) -> None:
     mine = {"steps": pretrain.diffusion_steps, "prediction": pretrain.prediction}
     theirs = {k: record[k] for k in mine}
     if mine != theirs:
-        raise ValueError(
+        raise ConfigError(
             f"{path}: model.init_checkpoint was trained with {theirs}, but pretrain sets {mine}: "
             "set pretrain.prediction / diffusion_steps to the checkpoint's"
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from pipelines.config.loading import ConfigError
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from vdt.autoencoder import LatentSpace, NormalizedSpace, build_latent_space
 from vdt.checkpoint import load_weights, model_from_checkpoint, read_checkpoint
@@ -96,7 +97,9 @@ def load_trained(
     if record is None:
         record = {"schedule": "linear", "steps": diffusion_steps or 1000, "prediction": "eps"}
     elif diffusion_steps is not None and diffusion_steps != record["steps"]:
-        raise ValueError(f"{path}: the model was trained with {record['steps']} diffusion steps, not {diffusion_steps}")
+        raise ConfigError(
+            f"{path}: the model was trained with {record['steps']} diffusion steps, not {diffusion_steps}"
+        )
     model = model_from_checkpoint(obj, path).to(device).eval()
     space = build_latent(latent)
     if LATENT_NORM_KEY in obj:
