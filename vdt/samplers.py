@@ -13,6 +13,8 @@ error: it is a prior, and at small ``start_step`` the result approaches the prio
 
 from __future__ import annotations
 
+import math
+
 import torch
 from tqdm.auto import tqdm
 
@@ -111,22 +113,18 @@ def _dpmpp2m_step(diffusion: GaussianDiffusion, out, x, t, i, clip_range, histor
     pred, _ = diffusion.split_output(out, x.shape[2])
     x0, _ = diffusion.predictions(pred, x, t, clip_range, reference)
     a_bar = float(diffusion.alphas_cumprod[i])
-    lam = 0.5 * (
-        torch.log(torch.tensor(a_bar, dtype=torch.float64)) - torch.log1p(torch.tensor(-a_bar, dtype=torch.float64))
-    )
+    lam = 0.5 * (math.log(a_bar) - math.log1p(-a_bar))
     if i == 0:  # the last step lands on sigma = 0: the data prediction itself
         history.clear()
         return x0
     a_next = float(diffusion.alphas_cumprod[i - 1])
     alpha_n, sigma_n, sigma = a_next**0.5, (1 - a_next) ** 0.5, (1 - a_bar) ** 0.5
-    lam_next = 0.5 * (
-        torch.log(torch.tensor(a_next, dtype=torch.float64)) - torch.log1p(torch.tensor(-a_next, dtype=torch.float64))
-    )
-    h = float(lam_next - lam)
+    lam_next = 0.5 * (math.log(a_next) - math.log1p(-a_next))
+    h = lam_next - lam
     d = x0
     if history:
         x0_prev, lam_prev = history
-        r = float(lam - lam_prev) / h
+        r = (lam - lam_prev) / h
         d = (1 + 1 / (2 * r)) * x0 - (1 / (2 * r)) * x0_prev
     history[:] = [x0, lam]
-    return (sigma_n / sigma) * x - alpha_n * torch.expm1(torch.tensor(-h, dtype=torch.float64)).item() * d
+    return (sigma_n / sigma) * x - alpha_n * math.expm1(-h) * d

@@ -137,7 +137,7 @@ def train_vdt(
     elif latent.fits_normalization:
         picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:NORMALIZATION_CLIPS]
         space = fit_normalization(space, torch.stack([_frames(dataset[int(i)]) for i in picks]).to(acc.device))
-    vdt = build_vdt(model, space)
+    vdt = build_vdt(model, space, init or None)
     vdt.grad_checkpointing = pretrain.grad_checkpointing
     ema = make_ema(vdt)
     opt = torch.optim.AdamW(vdt.parameters(), lr=pretrain.lr, weight_decay=pretrain.weight_decay)

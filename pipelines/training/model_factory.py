@@ -41,8 +41,9 @@ def build_diffusion(pretrain: PretrainConfig, model: ModelConfig) -> GaussianDif
     )
 
 
-def build_vdt(model: ModelConfig, space: LatentSpace) -> VDT:
-    """A fresh VDT for ``model`` on ``space``'s latents, started from ``model.init_checkpoint`` when given."""
+def build_vdt(model: ModelConfig, space: LatentSpace, init: dict | None = None) -> VDT:
+    """A fresh VDT for ``model`` on ``space``'s latents, started from ``model.init_checkpoint`` when given
+    (``init``: that checkpoint already read, so it is not read twice)."""
     size, _ = space.latent_size(model.resolution, model.resolution)
     vdt = vdt_from_name(
         model.size,
@@ -54,7 +55,7 @@ def build_vdt(model: ModelConfig, space: LatentSpace) -> VDT:
         num_classes=1,
     )
     if model.init_checkpoint is not None:
-        load_weights(vdt, model.init_checkpoint)
+        load_weights(vdt, init or model.init_checkpoint)
         log.info("initialised the VDT from %s", model.init_checkpoint)
     return vdt
 
