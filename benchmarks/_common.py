@@ -1,12 +1,11 @@
-"""Shared helpers for the benchmarks: the machine's reference matmul throughput, FLOP counting, peak memory."""
+"""Shared helpers for the benchmarks: the machine's reference matmul throughput, FLOP counting, peak memory,
+round-robin timing of variants in one process."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import resource
-import subprocess
-import sys
+import statistics
 import time
 
 import torch
@@ -49,17 +48,20 @@ def peak_memory_mb(device: str) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_isolated(script: str, args: list[str]) -> dict:
-    """Run one measurement in a fresh process (so peak memory belongs to it alone); it prints one JSON line."""
-    out = subprocess.run([sys.executable, script, *args], check=True, capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def interleaved(calls: dict, repeats: int) -> dict[str, list[float]]:
+    """Time every call (each returns its own seconds) round-robin, ``repeats`` times: on a shared machine the load
+    of other jobs then falls on all variants alike, which separate runs one after another do not give."""
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeats):
+        for name, call in calls.items():
+            times[name].append(call())
+    return times
+
+
+def spread(times: list[float]) -> dict[str, float]:
+    """Median and range of repeated timings (seconds)."""
+    return {"median": statistics.median(times), "min": min(times), "max": max(times)}
 
 
 def matmul_peaks(device: str) -> dict[str, float]:
     return {"fp32": matmul_flops_per_s(torch.float32, device), "bf16": matmul_flops_per_s(torch.bfloat16, device)}
-
-
-def run_variants(script: str, args, flag: str, names) -> list[dict]:
-    """Re-run ``script`` once per variant name, with the same options and ``--flag=name``, each in its own process."""
-    common = [f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k != flag]
-    return [run_isolated(script, [*common, f"--{flag}={name}"]) for name in names]

@@ -1,14 +1,22 @@
-"""Sampling throughput of a VDT: network evaluations per second (NFE/s) in fp32 and bf16 autocast, utilisation
-against the machine's large-matmul FLOP/s measured in the same run, peak memory, and the wall time of a
-"predict" completion with a fast DDIM sampler against the ancestral DDPM sampler at the paper's step count.
+"""Sampling throughput of a VDT: network evaluations per second (NFE/s) in eager fp32, eager bf16 autocast,
+compiled fp32 and compiled bf16 (torch.compile of the blocks in place, as ``vdt.model.compile_vdt``), each as a
+ratio to eager fp32, with the compile time (first call over a steady one) apart; utilisation against the
+machine's large-matmul FLOP/s measured in the same run; peak memory (per variant on CUDA); and the wall time of a
+"predict" completion with a fast DDIM sampler against the ancestral DDPM sampler (``--ddpm-steps``; the paper's
+500). All variants share one process (an eager model and a compiled copy) and are timed round-robin, one call
+each, ``--nfe`` times, so that other jobs' load on a shared machine hits them alike; figures are medians with
+their range ("best vs best": the ratio of the fastest calls, which other jobs disturb least), and each variant's
+output is compared with eager's in the same dtype.
 
-    python benchmarks/sample.py                          # CPU default: VDT-Ti/4, 32x32x3, 16 frames, batch 4
+    python benchmarks/sample.py                          # the quickstart's shape: VDT-Ti/4, 8x3x32x32, batch 12
+    python benchmarks/sample.py --size VDT-S/2 --input-size 16 --channels 4 --frames 16 --batch 4   # 8x8 tokens
     python benchmarks/sample.py --device cuda --size VDT-L/2 --input-size 16 --channels 4 --batch 8 --ddpm-steps 500
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -17,12 +25,26 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import autocast, count_flops, matmul_peaks, peak_memory_mb, run_variants, sync  # noqa: E402
+from benchmarks._common import (  # noqa: E402
+    autocast,
+    count_flops,
+    interleaved,
+    matmul_peaks,
+    peak_memory_mb,
+    spread,
+    sync,
+)
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
-from vdt.model import vdt_from_name  # noqa: E402
+from vdt.model import COMPILE_MODES, compile_vdt, vdt_from_name  # noqa: E402
 from vdt.sampling import complete  # noqa: E402
 
-DTYPES = {"fp32": None, "bf16": torch.bfloat16}
+# name: (autocast dtype, compiled)
+VARIANTS = {
+    "fp32": (None, False),
+    "bf16": (torch.bfloat16, False),
+    "compiled-fp32": (None, True),
+    "compiled-bf16": (torch.bfloat16, True),
+}
 
 
 def parse() -> argparse.Namespace:
@@ -30,13 +52,16 @@ def parse() -> argparse.Namespace:
     p.add_argument("--size", default="VDT-Ti/4")
     p.add_argument("--input-size", type=int, default=32)
     p.add_argument("--channels", type=int, default=3)
-    p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--batch", type=int, default=4)
-    p.add_argument("--nfe", type=int, default=10, help="network evaluations timed per dtype")
+    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--nfe", type=int, default=10, help="network evaluations timed per variant")
+    p.add_argument("--compile-mode", default="default", choices=[m for m in COMPILE_MODES if m != "no"])
+    p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
     p.add_argument("--ddim-steps", type=int, default=25)
     p.add_argument("--ddpm-steps", type=int, default=100, help="the paper samples with 500; lower keeps CPU runs short")
+    p.add_argument("--no-sampler-times", action="store_true", help="skip the DDIM/DDPM completion timing")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--dtype", choices=list(DTYPES), help=argparse.SUPPRESS)  # internal: one isolated run
+    p.add_argument("--json", type=Path, help="write the rows and the matmul reference to this file")
     return p.parse_args()
 
 
@@ -57,30 +82,55 @@ def build(args):
 
 
 @torch.no_grad()
-def measure(args) -> dict:
-    model = build(args)
-    amp = DTYPES[args.dtype]
+def measure(args, names: list[str]) -> list[dict]:
+    """All variants in one process (an eager model and a compiled copy of it), timed round-robin."""
+    eager = build(args)
+    compiled = compile_vdt(copy.deepcopy(eager), args.compile_mode)
     x = torch.randn(args.batch, args.frames, args.channels, args.input_size, args.input_size, device=args.device)
     t = torch.full((args.batch,), 500, device=args.device)
+    outputs: dict[str, torch.Tensor] = {}
+    peaks: dict[str, float | None] = {}
 
-    def nfe():
+    def nfe(name: str) -> float:
+        amp, is_compiled = VARIANTS[name]
+        if args.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+        sync(args.device)
+        start = time.perf_counter()
         with autocast(args.device, amp):
-            model(x, t)
+            outputs[name] = (compiled if is_compiled else eager)(x, t)
+        sync(args.device)
+        seconds = time.perf_counter() - start
+        peaks[name] = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else None
+        return seconds
 
-    flops = count_flops(nfe)
-    sync(args.device)
-    start = time.perf_counter()
-    for _ in range(args.nfe):
-        nfe()
-    sync(args.device)
-    seconds = (time.perf_counter() - start) / args.nfe
-    return {
-        "dtype": args.dtype,
-        "nfe_per_s": 1 / seconds,
-        "samples_nfe_per_s": args.batch / seconds,
-        "flops_per_s": flops / seconds,
-        "peak_mem_mb": peak_memory_mb(args.device),
-    }
+    flops = count_flops(lambda: nfe(names[0]))  # eager: the counter sees aten ops
+    compile_s = {}
+    for name in names:
+        first = nfe(name)
+        compile_s[name] = first - min(nfe(name), nfe(name)) if VARIANTS[name][1] else 0.0
+    times = interleaved({name: (lambda n=name: nfe(n)) for name in names}, args.nfe)
+    rows = []
+    for name in names:
+        s = spread(times[name])
+        eager_twin = "bf16" if VARIANTS[name][0] is not None else "fp32"  # the same dtype, uncompiled
+        if eager_twin not in outputs:
+            nfe(eager_twin)
+        rows.append(
+            {
+                "variant": name,
+                "s_per_nfe": s["median"],
+                "s_min": s["min"],
+                "s_max": s["max"],
+                "compile_s": compile_s[name],
+                "max_abs_diff_vs_eager": (outputs[name].float() - outputs[eager_twin].float()).abs().max().item(),
+                "nfe_per_s": 1 / s["median"],
+                "samples_nfe_per_s": args.batch / s["median"],
+                "flops_per_s": flops / s["median"],
+                "peak_mem_mb": peaks[name],
+            }
+        )
+    return rows
 
 
 @torch.no_grad()
@@ -111,30 +161,42 @@ def sampler_times(args) -> dict:
 
 def main() -> None:
     args = parse()
-    if args.dtype:
-        print(json.dumps(measure(args)))
-        return
+    names = args.variants.split(",")
+    unknown = set(names) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {sorted(unknown)}; known: {', '.join(VARIANTS)}")
     peaks = matmul_peaks(args.device)
-    rows = run_variants(__file__, args, "dtype", DTYPES)
+    rows = measure(args, names)
     print(
         f"# VDT sampling: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
-        f"batch {args.batch}, device {args.device}"
+        f"batch {args.batch}, device {args.device}, torch threads {torch.get_num_threads()}, "
+        f"compile mode {args.compile_mode}; medians of {args.nfe} round-robin calls; process peak memory "
+        f"{peak_memory_mb(args.device):.0f} MB"
     )
     print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
     print(
-        f"{'dtype':<6} {'NFE/s':>7} {'video-NFE/s':>11} {'GFLOP/s':>8} {'util':>6} {'peak MB':>8} {'speed vs fp32':>13}"
+        f"{'variant':<14} {'NFE/s':>7} {'s/NFE (min-max)':>22} {'video-NFE/s':>11} {'GFLOP/s':>8} {'util':>6} "
+        f"{'compile s':>9} {f'speed vs {names[0]}':>14} {'best vs best':>12} {'|out - eager|':>13}"
     )
     for r in rows:
+        ref = peaks["bf16" if "bf16" in r["variant"] else "fp32"]
         print(
-            f"{r['dtype']:<6} {r['nfe_per_s']:7.2f} {r['samples_nfe_per_s']:11.2f} {r['flops_per_s'] / 1e9:8.1f} "
-            f"{r['flops_per_s'] / peaks[r['dtype']]:6.1%} {r['peak_mem_mb']:8.0f} "
-            f"{r['nfe_per_s'] / rows[0]['nfe_per_s']:13.2f}"
+            f"{r['variant']:<14} {r['nfe_per_s']:7.2f} {r['s_per_nfe']:7.3f} ({r['s_min']:.3f}-{r['s_max']:.3f}) "
+            f"{r['samples_nfe_per_s']:11.2f} {r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / ref:6.1%} "
+            f"{r['compile_s']:9.1f} {r['nfe_per_s'] / rows[0]['nfe_per_s']:14.2f} "
+            f"{rows[0]['s_min'] / r['s_min']:12.2f} {r['max_abs_diff_vs_eager']:13.1e}"
+            + ("" if r["peak_mem_mb"] is None else f"  peak {r['peak_mem_mb']:.0f} MB")
         )
-    times = sampler_times(args)
-    print(
-        f"# predict completion of {args.batch} videos (bf16): DDIM-{args.ddim_steps} {times['ddim']:.2f} s, "
-        f"DDPM-{args.ddpm_steps} {times['ddpm']:.2f} s, speed-up {times['ddpm'] / times['ddim']:.1f}x"
-    )
+    out = {"args": {k: str(v) for k, v in vars(args).items()}, "peaks": peaks, "rows": rows}
+    if not args.no_sampler_times:
+        times = sampler_times(args)
+        out["sampler_s"] = times
+        print(
+            f"# predict completion of {args.batch} videos (bf16): DDIM-{args.ddim_steps} {times['ddim']:.2f} s, "
+            f"DDPM-{args.ddpm_steps} {times['ddpm']:.2f} s, speed-up {times['ddpm'] / times['ddim']:.1f}x"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

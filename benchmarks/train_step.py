@@ -1,14 +1,21 @@
-"""Training-step throughput of a VDT: samples/s and tokens/s in fp32, bf16 autocast and fp32 with gradient
-checkpointing; achieved FLOP/s as a fraction of this machine's large-matmul FLOP/s measured in the same run
-("utilisation"); peak memory. Each variant runs in its own process so its peak memory is its own.
+"""Training-step throughput of a VDT (fwd + bwd + AdamW): eager fp32, eager bf16 autocast, compiled fp32 and
+compiled bf16 (torch.compile of the blocks in place, as ``vdt.model.compile_vdt``), optionally fp32 with gradient
+checkpointing; s/step, samples/s, tokens/s, achieved FLOP/s as a fraction of this machine's large-matmul FLOP/s
+measured in the same run ("utilisation"), and each variant's speed as a ratio to the first (eager fp32). Compile
+time (the first steps' extra time over a steady step) is reported apart. All variants live in one process, each
+with its own model and optimizer from the same initial weights, and are timed round-robin (one step each, then
+again, ``--repeats`` times): on a shared machine other jobs' load then hits them alike. Figures are medians with
+their range; "best vs best" is the ratio of the fastest steps, which other jobs disturb least. Peak memory is per variant on CUDA; on CPU only the process's peak resident set is known.
 
-    python benchmarks/train_step.py                      # CPU default: VDT-Ti/4, 32x32x3, 16 frames, batch 8
-    python benchmarks/train_step.py --device cuda --size VDT-S/2 --input-size 16 --channels 4 --batch 16
+    python benchmarks/train_step.py                      # the quickstart's shape: VDT-Ti/4, 8x3x32x32, batch 12
+    python benchmarks/train_step.py --size VDT-S/2 --input-size 16 --channels 4 --frames 16 --batch 4  # 8x8 tokens
+    python benchmarks/train_step.py --device cuda --size VDT-S/2 --input-size 16 --channels 4 --batch 16 --json t.json
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 import time
@@ -17,13 +24,20 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import count_flops, matmul_peaks, peak_memory_mb, run_variants, sync  # noqa: E402
+from benchmarks._common import count_flops, interleaved, matmul_peaks, peak_memory_mb, spread, sync  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
 from vdt.masks import MaskGenerator  # noqa: E402
-from vdt.model import vdt_from_name  # noqa: E402
+from vdt.model import COMPILE_MODES, compile_vdt, vdt_from_name  # noqa: E402
 from vdt.training import masked_loss  # noqa: E402
 
-VARIANTS = {"fp32": (None, False), "bf16": (torch.bfloat16, False), "fp32+ckpt": (None, True)}
+# name: (autocast dtype, compiled, gradient checkpointing)
+VARIANTS = {
+    "fp32": (None, False, False),
+    "bf16": (torch.bfloat16, False, False),
+    "compiled-fp32": (None, True, False),
+    "compiled-bf16": (torch.bfloat16, True, False),
+    "fp32+ckpt": (None, False, True),
+}
 
 
 def parse() -> argparse.Namespace:
@@ -31,85 +45,121 @@ def parse() -> argparse.Namespace:
     p.add_argument("--size", default="VDT-Ti/4")
     p.add_argument("--input-size", type=int, default=32)
     p.add_argument("--channels", type=int, default=3)
-    p.add_argument("--frames", type=int, default=16)
-    p.add_argument("--batch", type=int, default=8)
-    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--repeats", type=int, default=5, help="timed steps per variant, round-robin")
+    p.add_argument("--compile-mode", default="default", choices=[m for m in COMPILE_MODES if m != "no"])
+    p.add_argument(
+        "--variants",
+        default="fp32,bf16,compiled-fp32,compiled-bf16",
+        help=f"comma-separated, of: {', '.join(VARIANTS)} (the first is the baseline of the ratios)",
+    )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)  # internal: one isolated run
+    p.add_argument("--json", type=Path, help="write the figures to this file")
     return p.parse_args()
 
 
-def measure(args: argparse.Namespace) -> dict:
-    amp, ckpt = VARIANTS[args.variant]
-    torch.manual_seed(0)
-    model = (
-        vdt_from_name(
-            args.size,
-            input_size=args.input_size,
-            in_channels=args.channels,
-            num_frames=args.frames,
-            num_classes=1,
-            grad_checkpointing=ckpt,
+class Variant:
+    """One model + optimizer trained in one configuration; ``step()`` runs one step and returns its seconds."""
+
+    def __init__(self, name: str, base: torch.nn.Module, args: argparse.Namespace):
+        self.name = name
+        self.amp, self.compiled, ckpt = VARIANTS[name]
+        self.model = copy.deepcopy(base)
+        self.model.grad_checkpointing = ckpt
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-4)
+        self.diffusion = GaussianDiffusion.linear(1000)
+        self.masks = MaskGenerator(args.frames, args.input_size, args.input_size, n_given=args.frames // 2)
+        self.x0 = torch.randn(
+            args.batch, args.frames, args.channels, args.input_size, args.input_size, device=args.device
         )
-        .to(args.device)
-        .train()
-    )
-    diffusion = GaussianDiffusion.linear(1000)
-    masks = MaskGenerator(args.frames, args.input_size, args.input_size, n_given=args.frames // 2)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    x0 = torch.randn(args.batch, args.frames, args.channels, args.input_size, args.input_size, device=args.device)
-    g = torch.Generator().manual_seed(0)
+        self.g = torch.Generator().manual_seed(0)
+        self.device = args.device
+        self.compile_s = 0.0
+        self.peak_mb = None  # CUDA only: the peak of this variant's latest step
 
-    def step():
-        result = masked_loss(model, diffusion, x0, masks, generator=g, amp_dtype=amp)
-        opt.zero_grad(set_to_none=True)
+    def step(self) -> float:
+        if self.device.startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats()
+        sync(self.device)
+        start = time.perf_counter()
+        result = masked_loss(self.model, self.diffusion, self.x0, self.masks, generator=self.g, amp_dtype=self.amp)
+        self.opt.zero_grad(set_to_none=True)
         result.loss.backward()
-        opt.step()
+        self.opt.step()
+        sync(self.device)
+        seconds = time.perf_counter() - start
+        if self.device.startswith("cuda"):
+            self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
+        return seconds
 
-    flops = count_flops(step)  # also the warm-up step
-    sync(args.device)
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        step()
-    sync(args.device)
-    seconds = (time.perf_counter() - start) / args.steps
-    tokens = args.frames * (args.input_size // model.patch_size) ** 2
-    return {
-        "variant": args.variant,
-        "s_per_step": seconds,
-        "samples_per_s": args.batch / seconds,
-        "tokens_per_s": args.batch * tokens / seconds,
-        "flops_per_s": flops / seconds,
-        "peak_mem_mb": peak_memory_mb(args.device),
-        "params_m": sum(p.numel() for p in model.parameters()) / 1e6,
-    }
+    def warm_up(self, compile_mode: str) -> None:
+        self.step()  # eager: allocator and AdamW state
+        if self.compiled:
+            compile_vdt(self.model, compile_mode)
+            first, second = self.step(), self.step()  # forward graph, then the backward graph settles
+            steady = min(self.step(), self.step())
+            self.compile_s = first + second - 2 * steady
 
 
 def main() -> None:
     args = parse()
-    if args.variant:
-        print(json.dumps(measure(args)))
-        return
+    names = args.variants.split(",")
+    unknown = set(names) - set(VARIANTS)
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {sorted(unknown)}; known: {', '.join(VARIANTS)}")
     peaks = matmul_peaks(args.device)
-    rows = run_variants(__file__, args, "variant", VARIANTS)
+    torch.manual_seed(0)
+    base = vdt_from_name(
+        args.size, input_size=args.input_size, in_channels=args.channels, num_frames=args.frames, num_classes=1
+    ).to(args.device)
+    base.train()
+    variants = [Variant(name, base, args) for name in names]
+    flops = count_flops(variants[0].step)  # eager; the counter sees aten ops (also a warm-up step)
+    for v in variants:
+        v.warm_up(args.compile_mode)
+    times = interleaved({v.name: v.step for v in variants}, args.repeats)
+    tokens = args.frames * (args.input_size // base.patch_size) ** 2
+    rows = []
+    for v in variants:
+        s = spread(times[v.name])
+        rows.append(
+            {
+                "variant": v.name,
+                "s_per_step": s["median"],
+                "s_min": s["min"],
+                "s_max": s["max"],
+                "compile_s": v.compile_s,
+                "samples_per_s": args.batch / s["median"],
+                "tokens_per_s": args.batch * tokens / s["median"],
+                "flops_per_s": flops / s["median"],
+                "peak_mem_mb": v.peak_mb,
+            }
+        )
+    params_m = sum(p.numel() for p in base.parameters()) / 1e6
     print(
         f"# VDT train step: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
-        f"batch {args.batch}, device {args.device}, {rows[0]['params_m']:.2f}M params, torch threads "
-        f"{torch.get_num_threads()}"
+        f"batch {args.batch}, device {args.device}, {params_m:.2f}M params, torch threads {torch.get_num_threads()}, "
+        f"compile mode {args.compile_mode}; medians of {args.repeats} round-robin steps; process peak memory "
+        f"{peak_memory_mb(args.device):.0f} MB"
     )
     print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
     print(
-        f"{'variant':<10} {'s/step':>8} {'samples/s':>10} {'tokens/s':>10} {'GFLOP/s':>8} {'util':>6} "
-        f"{'peak MB':>8} {'speed vs fp32':>13} {'mem vs fp32':>11}"
+        f"{'variant':<14} {'s/step':>7} {'(min-max)':>13} {'samples/s':>9} {'tokens/s':>9} {'GFLOP/s':>7} "
+        f"{'util':>6} {'compile s':>9} {f'speed vs {names[0]}':>14} {'best vs best':>12}"
     )
-    base = rows[0]
     for r in rows:
-        ref = peaks["bf16" if r["variant"] == "bf16" else "fp32"]
+        ref = peaks["bf16" if "bf16" in r["variant"] else "fp32"]
         print(
-            f"{r['variant']:<10} {r['s_per_step']:8.3f} {r['samples_per_s']:10.2f} {r['tokens_per_s']:10.0f} "
-            f"{r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / ref:6.1%} {r['peak_mem_mb']:8.0f} "
-            f"{r['samples_per_s'] / base['samples_per_s']:13.2f} {r['peak_mem_mb'] / base['peak_mem_mb']:11.2f}"
+            f"{r['variant']:<14} {r['s_per_step']:7.3f} {r['s_min']:6.3f}-{r['s_max']:<6.3f} "
+            f"{r['samples_per_s']:9.2f} {r['tokens_per_s']:9.0f} {r['flops_per_s'] / 1e9:7.1f} "
+            f"{r['flops_per_s'] / ref:6.1%} {r['compile_s']:9.1f} "
+            f"{r['samples_per_s'] / rows[0]['samples_per_s']:14.2f} {rows[0]['s_min'] / r['s_min']:12.2f}"
+            + ("" if r["peak_mem_mb"] is None else f"  peak {r['peak_mem_mb']:.0f} MB")
         )
+    if args.json:
+        out = {"args": {k: str(v) for k, v in vars(args).items()}, "peaks": peaks, "flops_per_step": flops}
+        args.json.write_text(json.dumps({**out, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

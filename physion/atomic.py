@@ -2,6 +2,8 @@
 
 A crash or an exception mid-write leaves either the old file or no file, never a half-written one that
 looks complete. Temporary names start with ``.`` and end with ``.tmp`` so globs like ``*.hdf5`` skip them.
+The one helper of physion and pipelines; torch files are written by ``vdt.io.save_atomic`` under the same names
+(vdt writes checkpoints itself and may not import physion: docs/design.md §1).
 """
 
 from __future__ import annotations

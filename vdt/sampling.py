@@ -4,6 +4,7 @@ completion...), and roll out beyond the model's window autoregressively. Batched
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import torch
 from tqdm.auto import tqdm
@@ -44,7 +45,8 @@ def complete(
     clip_range: tuple | None = None,
     start_from: str = "noise",
     start_step: int | None = None,
-    generator: torch.Generator | None = None,
+    noise: torch.Tensor | None = None,
+    generator: torch.Generator | Callable[[range], torch.Generator] | None = None,
     amp_dtype: torch.dtype | None = None,
     progress: bool = False,
 ) -> torch.Tensor:
@@ -55,6 +57,9 @@ def complete(
     under the mask are ignored. ``clip_range`` = (low, high) clamps the predicted clean video at every step (the
     latent space's ``value_range``: pixels are bounded, VAE latents are not). ``start_from="nearest_given"`` with
     ``start_step`` starts the sampler from the nearest given frame noised to that step (vdt.samplers: a prior).
+    ``noise`` (B, T, C, H, W): the starting noise, else drawn from ``generator``. ``generator`` may also be a
+    function of a batch's rows (a range) giving that batch's generator, so what a batch draws does not depend on
+    the batches before it (with a tensor mask only: a task name draws its mask from one generator).
     Returns (B, T, C, H, W) on the input's device, with the given positions unchanged.
     """
     if start_from not in START_FROM:
@@ -65,13 +70,18 @@ def complete(
     model.eval()
     device = next(model.parameters()).device
     b, t, c, h, w = video.shape
+    if noise is not None and tuple(noise.shape) != tuple(video.shape):
+        raise ValueError(f"noise has shape {tuple(noise.shape)}, the video {tuple(video.shape)}")
     if isinstance(mask, str):
+        if callable(generator):
+            raise ValueError("a task-name mask draws from one generator: pass a torch.Generator or a mask tensor")
         mask = task_mask(mask, t, h, w, b, n_given=n_given or max(1, t // 2), generator=generator)
     mask = check_mask(mask, (b, t, h, w))
     step = batch_size or b
     outputs = []
     fn = model_fn(model, amp_dtype=amp_dtype)
     for start in tqdm(range(0, b, step), desc="sampling", disable=not progress, leave=False):
+        rows = range(start, min(start + step, b))
         chunk = video[start : start + step].to(device).float()
         m = mask[start : start + step].to(device)
         prior = nearest_given_prior(chunk, m) if start_from == "nearest_given" else None
@@ -87,7 +97,8 @@ def complete(
                 clip_range=clip_range,
                 prior=prior,
                 start_step=start_step,
-                generator=generator,
+                noise=None if noise is None else noise[start : start + step],
+                generator=generator(rows) if callable(generator) else generator,
                 device=device,
             ).to(video.device)
         )

@@ -1,5 +1,6 @@
-"""The pieces of a VDT training step that every loop shares: the masked diffusion loss over a mixture of tasks,
-and the EMA of the weights. Loops themselves (data, logging, checkpoints, devices) live with their callers."""
+"""The model-side pieces of a VDT training step: the masked diffusion loss over a mixture of tasks, and the EMA of
+the weights. The step and the loop (optimiser, schedule, devices, data, logging, checkpoints) are the pipeline's:
+``pipelines.training.loop.train_step`` / ``train_vdt``."""
 
 from __future__ import annotations
 

@@ -9,17 +9,21 @@ import time
 from pathlib import Path
 
 import torch
+from accelerate import Accelerator
 from tqdm.auto import tqdm
 
 from physion.atomic import write_json_atomic
+from pipelines.distributed import force_cpu
 from pipelines.strips import video_strip
 from pipelines.toy_videos import moving_shapes
+from pipelines.training.loop import train_step
+from pipelines.training.schedule import warmup_schedule
 from vdt.checkpoint import load_model, read_checkpoint, save_model
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import MaskGenerator
 from vdt.model import VDT
 from vdt.sampling import complete
-from vdt.training import make_ema, masked_loss, update_ema
+from vdt.training import make_ema
 
 NAME = "demo"
 HELP = "train a small VDT on moving-disc videos on CPU and write a prediction strip (the quickstart)"
@@ -52,7 +56,9 @@ def toy_clips(args, batch: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def train(args, model: VDT, ckpt: Path) -> VDT:
-    """Train (resuming from ``ckpt`` when it holds an unfinished run); returns the EMA model."""
+    """Train (resuming from ``ckpt`` when it holds an unfinished run) with the step of the pipeline's training loop
+    (``train_step``) on clips drawn afresh every step, on the CPU; returns the EMA model. Not ``train_vdt`` itself:
+    the demo keeps one checkpoint file and no logs, and needs no dataset or config sections."""
     diffusion = GaussianDiffusion.linear(1000)
     masks = MaskGenerator(
         args.frames,
@@ -62,7 +68,8 @@ def train(args, model: VDT, ckpt: Path) -> VDT:
         weights={"predict": 0.7, "interpolation": 0.1, "backward": 0.1, "spatial_temporal": 0.1},
     )
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
-    warmup = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / 100))
+    warmup = warmup_schedule(opt, 100, args.steps)
+    acc = Accelerator(cpu=force_cpu())  # the model is not prepared: it stays on the CPU
     ema = make_ema(model)
     start = 0
     if ckpt.is_file():
@@ -76,13 +83,19 @@ def train(args, model: VDT, ckpt: Path) -> VDT:
     g = torch.Generator().manual_seed(args.seed * 7919 + start)
     bar = tqdm(range(start, args.steps), desc="training VDT", initial=start, total=args.steps)
     for step in bar:
-        result = masked_loss(model, diffusion, toy_clips(args, args.batch, g), masks, generator=g)
-        opt.zero_grad(set_to_none=True)
-        result.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        warmup.step()
-        update_ema(ema, model, decay=0.0 if step < 100 else 0.995)
+        result = train_step(
+            acc,
+            model,
+            ema,
+            opt,
+            warmup,
+            diffusion,
+            toy_clips(args, args.batch, g),
+            masks,
+            grad_clip=1.0,
+            ema_decay=0.0 if step < 100 else 0.995,  # the EMA copies the weights during the warm-up
+            generator=g,
+        )
         bar.set_postfix(loss=f"{result.loss.item():.4f}")
         if (step + 1) % 250 == 0 or step + 1 == args.steps:
             save_model(

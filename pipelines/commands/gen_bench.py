@@ -7,7 +7,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from pipelines.config.loading import load_config
+from pipelines.config.loading import add_overrides_argument, load_config
 from pipelines.genbench.bench import run_bench
 from pipelines.genbench.config import GenBenchConfig
 
@@ -20,14 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path, help="a gen config, e.g. configs/gen/builtin_demo.yaml")
     p.add_argument("--checkpoint", type=Path, help="VDT checkpoint (default: the config's, else gen-train's)")
     p.add_argument("--out", type=Path, help="results folder (default: RUN/bench, RUN = the config's out)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="overrides",
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. bench.n_fake=256 (repeatable)",
-    )
+    add_overrides_argument(p, "bench.n_fake=256")
     p.add_argument("--device", help="torch device (default: cuda when available, else cpu)")
     p.add_argument("--no-progress", action="store_true")
 

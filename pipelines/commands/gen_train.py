@@ -8,7 +8,7 @@ import logging
 from pathlib import Path
 
 from physion.atomic import write_json_atomic
-from pipelines.config.loading import load_config
+from pipelines.config.loading import add_overrides_argument, load_config
 from pipelines.genbench.bench import TRAINED_MARKER
 from pipelines.genbench.builtin import ensure_physion_demo
 from pipelines.genbench.config import GenBenchConfig, check_paths
@@ -22,14 +22,7 @@ log = logging.getLogger(__name__)
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", type=Path, help="a gen config, e.g. configs/gen/builtin_demo.yaml")
     p.add_argument("--out", type=Path, help="run folder (default: the config's out, else runs/gen/<name>)")
-    p.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        dest="overrides",
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. pretrain.steps=100 (repeatable)",
-    )
+    add_overrides_argument(p, "pretrain.steps=100")
     p.add_argument("--no-progress", action="store_true")
 
 

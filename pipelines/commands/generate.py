@@ -6,9 +6,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from physion.generation.plan import parse_shard
 from physion.preview import contact_sheet, write_preview_mp4s
 from physion.trial import SPLIT_SIZES as DEFAULT_COUNTS
+from pipelines.distributed import shard_argument
 
 # The generator itself (pybullet) is imported in run(), so other subcommands start without loading the engine.
 
@@ -49,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=_positive, default=2, help="worker processes")
     parser.add_argument(
         "--shard",
-        type=_shard,
+        type=shard_argument,
         metavar="I/N",
         help="only this shard of the work, e.g. $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT",
     )
@@ -81,13 +81,6 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
-
-
-def _shard(text: str) -> tuple[int, int]:
-    try:
-        return parse_shard(text)
-    except ValueError as err:  # argparse would hide the message of a plain ValueError
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def preview_frames(num_frames: int, count: int = 5) -> tuple[int, ...]:

@@ -16,6 +16,7 @@ import torch
 from physion.atomic import write_json_atomic
 from pipelines.config.loading import load_config, validate_config
 from pipelines.config.sections import LatentConfig, SamplerConfig
+from pipelines.distributed import shard_argument
 from pipelines.genbench.config import GenBenchConfig
 from pipelines.genbench.generation import ClipGenerator, task_masks
 from pipelines.genbench.sampling_io import (
@@ -24,9 +25,9 @@ from pipelines.genbench.sampling_io import (
     read_conditioning,
     write_clip_gif,
     write_clip_mp4,
-    write_grid,
 )
-from pipelines.genbench.sharding import parse_shard, placement
+from pipelines.genbench.sharding import placement
+from pipelines.strips import video_strip
 from vdt.masks import TASKS
 
 NAME = "sample"
@@ -76,18 +77,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="training diffusion steps of an official checkpoint (ours record theirs; default: config or 1000)",
     )
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--shard", type=_shard, metavar="I/N", help="only this shard of the clips")
+    p.add_argument("--shard", type=shard_argument, metavar="I/N", help="only this shard of the clips")
     p.add_argument("--device", help="torch device (default: cuda:LOCAL_RANK when available, else cpu)")
     p.add_argument("--fps", type=float, default=8.0, help="frame rate of the written MP4s and GIFs")
     p.add_argument("--grid-clips", type=int, default=8, help="clips of this shard shown in the PNG grid")
     p.add_argument("--no-progress", action="store_true")
-
-
-def _shard(text: str) -> tuple[int, int]:
-    try:
-        return parse_shard(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _settings(args) -> dict:
@@ -189,7 +183,7 @@ def run(args) -> int:
                 m = masks[row].repeat_interleave(scale, -2).repeat_interleave(scale, -1).unsqueeze(1)
                 rows.append((f"given {i}", given[row] * (1 - m), colours))
             rows.append((f"sample {i}", clips[row], colours))
-    write_grid(args.out / f"grid{where.tag}.png", rows)
+    video_strip(rows, args.out / f"grid{where.tag}.png", label_width=80)
     write_json_atomic(
         args.out / f"samples{where.tag}.json",
         {

@@ -17,6 +17,18 @@ class ConfigError(ValueError):
     """An invalid config: the message names the file and every offending key."""
 
 
+def add_overrides_argument(parser, example: str = "pretrain.steps=100") -> None:
+    """The ``--set KEY=VALUE`` option of every command that loads a config (``args.overrides``, for load_config)."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"override a config value, e.g. --set {example} (repeatable)",
+    )
+
+
 def _parse_override(text: str) -> tuple[list[str], object]:
     if "=" not in text:
         raise ConfigError(f"--set {text!r}: expected KEY=VALUE (e.g. pretrain.steps=100)")

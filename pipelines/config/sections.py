@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from vdt.diffusion import LOSS_WEIGHTINGS, PREDICTIONS, SPACINGS, spacing_string
 from vdt.masks import OFFICIAL_WEIGHTS, TASKS
-from vdt.model import SIZES
+from vdt.model import COMPILE_MODES, SIZES
 
 # Latent channels and downscale per kind, known without loading weights (conv_vae's come from its checkpoint).
 LATENT_SHAPES = {"pixels": (3, 1), "sd_vae": (4, 8)}
@@ -111,6 +111,11 @@ class PretrainConfig(Section):
     )
     grad_clip: float | None = Field(1.0, gt=0)
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
+    compile: Literal[COMPILE_MODES] = Field(
+        "no",
+        description="torch.compile mode for the VDT (vdt.model.compile_vdt); no = eager. Measured on our 2-core "
+        "CPU it does not win (docs/design.md §6), so eager is the default",
+    )
     grad_checkpointing: bool = False
     mask_weights: dict[str, float] = Field(default_factory=lambda: dict(OFFICIAL_WEIGHTS))
     n_given_range: tuple[int, int] | None = Field(
@@ -161,6 +166,9 @@ class SamplerConfig(Section):
     )
     batch_size: int = Field(64, ge=1)
     mixed_precision: Literal["no", "bf16"] = "no"
+    compile: Literal[COMPILE_MODES] = Field(
+        "no", description="torch.compile mode for the VDT while sampling (as pretrain.compile); no = eager"
+    )
 
     @model_validator(mode="after")
     def _start(self) -> "SamplerConfig":

@@ -9,7 +9,6 @@ reconstructed token. Entities for the relational readout are each slot plus the 
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
@@ -17,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from pipelines.training.schedule import warmup_schedule
 from vdt.io import save_atomic
 
 
@@ -264,14 +264,7 @@ def train_slot_autoencoder(
 
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    n_warm = max(1, int(warmup * steps))
-
-    def lr_factor(step: int) -> float:
-        if step < n_warm:
-            return (step + 1) / n_warm
-        return 0.5 * (1 + math.cos(math.pi * (step - n_warm) / max(1, steps - n_warm)))
-
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_factor)
+    sched = warmup_schedule(opt, max(1, int(warmup * steps)), steps, "cosine")
     model.train()
     losses = []
     bar = tqdm(range(steps), desc="slot autoencoder", disable=not progress)

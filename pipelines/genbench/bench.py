@@ -29,8 +29,9 @@ from pipelines.genbench.frame_metrics import score_generated_frames, summarize
 from pipelines.genbench.frechet import feature_stats, frechet_distance
 from pipelines.genbench.generation import ClipGenerator, task_masks
 from pipelines.genbench.report import write_results
-from pipelines.genbench.sampling_io import frame_states, write_grid
+from pipelines.genbench.sampling_io import frame_states
 from pipelines.genbench.video_folder import VideoFolder, stack_clips
+from pipelines.strips import video_strip
 
 log = logging.getLogger(__name__)
 TRAINED_MARKER = "trained.json"  # gen-train writes {"checkpoint": path} here in RUN/train/
@@ -213,7 +214,7 @@ def _bench_task(
                 grid.append((f"real {ids[row]}", real[row], colours))
             grid.append((f"gen {ids[row]}", fake[row], colours))
     if grid:
-        write_grid(out / f"grid_{task}.png", grid)
+        video_strip(grid, out / f"grid_{task}.png", label_width=80)
     row = {
         "task": task,
         "n_fake": len(draws),

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from pipelines.config.sections import LatentConfig, SamplerConfig
 from pipelines.training.model_factory import load_trained
@@ -21,8 +20,7 @@ from vdt.autoencoders.base import LatentSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import check_mask, task_mask
 from vdt.model import VDT
-from vdt.samplers import sample
-from vdt.sampling import model_fn
+from vdt.sampling import complete
 
 log = logging.getLogger(__name__)
 
@@ -125,31 +123,27 @@ class ClipGenerator:
             if tuple(given.shape) != expected:
                 raise ValueError(f"given clips have shape {tuple(given.shape)}, the model needs {expected}")
             latents = self.space.encode(given.float())
-        amp = torch.bfloat16 if self.sampler.mixed_precision == "bf16" else None
-        fn = model_fn(self.model, amp_dtype=amp)
-        out = []
-        step = self.sampler.batch_size
-        for start in tqdm(range(0, b, step), desc="generating", unit="batch", disable=not progress, leave=False):
-            ids = list(indices[start : start + step])
-            noise = torch.stack(
-                [
-                    torch.randn(self.latent_shape, generator=torch.Generator().manual_seed(clip_seed(seed, i, 0)))
-                    for i in ids
-                ]
-            )
-            batch_gen = torch.Generator(device=self.device).manual_seed(clip_seed(seed, ids[0], 2))
-            x = sample(
-                fn,
-                self.diffusion,
-                tuple(noise.shape),
-                given=latents[start : start + step],
-                mask=masks[start : start + step],
-                method=self.sampler.method,
-                eta=self.sampler.eta,
-                clip_range=self.space.value_range,
-                noise=noise,
-                generator=batch_gen,
-                device=self.device,
-            )
-            out.append(self.space.decode(x.float()).cpu())
-        return torch.cat(out)
+        noise = torch.stack(
+            [
+                torch.randn(self.latent_shape, generator=torch.Generator().manual_seed(clip_seed(seed, i, 0)))
+                for i in indices
+            ]
+        )
+        latents = complete(
+            self.model,
+            self.diffusion,
+            latents,
+            masks,
+            method=self.sampler.method,
+            eta=self.sampler.eta,
+            batch_size=self.sampler.batch_size,
+            clip_range=self.space.value_range,
+            noise=noise,
+            # a batch's per-step noise (ancestral DDPM) is seeded by its first clip, not by the batches before it
+            generator=lambda rows: torch.Generator(device=self.device).manual_seed(
+                clip_seed(seed, indices[rows.start], 2)
+            ),
+            amp_dtype=torch.bfloat16 if self.sampler.mixed_precision == "bf16" else None,
+            progress=progress,
+        )
+        return self.space.decode(latents.float()).cpu()

@@ -22,6 +22,13 @@ def _fmt_fd(value) -> str:
     return "–" if value is None else f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
 
 
+def _table_row(row: dict, name: str, fd: str, frame: dict, n_real) -> str:
+    """One line of the table: ``name``, its distance and frame metrics, then the row's data settings."""
+    cells = [name, fd, _fmt(frame.get("psnr"), 2), _fmt(frame.get("ssim"), 4), _fmt(frame.get("mse"), 5), str(n_real)]
+    cells += [str(row[key]) for key in ("n_fake", "frames", "stride", "resolution")] + [str(row["split"] or "-")]
+    return "| " + " | ".join(cells) + " |"
+
+
 def markdown(results: dict) -> str:
     """The results table plus the settings every figure depends on."""
     fd_label = results["feature_net"]["label"] if results["feature_net"] else "FVD"
@@ -51,46 +58,11 @@ def markdown(results: dict) -> str:
     ]
     for row in results["tasks"]:
         frame = row.get("frame_metrics") or {}
-        lines.append(
-            "| "
-            + " | ".join(
-                [
-                    row["task"],
-                    _fmt_fd(row.get("fd")),
-                    _fmt(frame.get("psnr"), 2),
-                    _fmt(frame.get("ssim"), 4),
-                    _fmt(frame.get("mse"), 5),
-                    str(row["n_real"] if row.get("fd") is not None else "–"),
-                    str(row["n_fake"]),
-                    str(row["frames"]),
-                    str(row["stride"]),
-                    str(row["resolution"]),
-                    str(row["split"] or "-"),
-                ]
-            )
-            + " |"
-        )
+        n_real = row["n_real"] if row.get("fd") is not None else "–"
+        lines.append(_table_row(row, row["task"], _fmt_fd(row.get("fd")), frame, n_real))
         base = row.get("baseline_metrics")
         if base:  # what copying the nearest given frame scores on the same clips and frames
-            lines.append(
-                "| "
-                + " | ".join(
-                    [
-                        f"{row['task']}: copy nearest given frame",
-                        "–",
-                        _fmt(base.get("psnr"), 2),
-                        _fmt(base.get("ssim"), 4),
-                        _fmt(base.get("mse"), 5),
-                        "–",
-                        str(row["n_fake"]),
-                        str(row["frames"]),
-                        str(row["stride"]),
-                        str(row["resolution"]),
-                        str(row["split"] or "-"),
-                    ]
-                )
-                + " |"
-            )
+            lines.append(_table_row(row, f"{row['task']}: copy nearest given frame", "–", base, "–"))
     return "\n".join(lines) + "\n"
 
 

@@ -1,5 +1,5 @@
 """Files around sampling: conditioning clips from a video or frame folder, user mask files, and the writers
-(one MP4 and one GIF per clip, a PNG grid of clips with every frame framed by what the mask did to it).
+(one MP4 and one GIF per clip; the PNG grid is ``pipelines.strips.video_strip`` with ``frame_states`` colours).
 
 Clips are (T, 3, H, W) in [-1, 1]; masks (T, h, w) in latent space, 1 = generate, 0 = given.
 """
@@ -10,16 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from physion.atomic import atomic_path
 from physion.video_io import write_video
 from pipelines.genbench.frames import fit_frames
 from pipelines.genbench.sources import open_source
-from pipelines.strips import to_uint8
-
-GIVEN, GENERATED, PARTIAL = (40, 170, 60), (200, 60, 60), (230, 170, 30)
-
+from pipelines.strips import GENERATED, GIVEN, PARTIAL, to_uint8
 
 # ------------------------------------------------------------------------------------------------ inputs
 
@@ -88,37 +85,4 @@ def write_clip_gif(path: str | Path, clip: torch.Tensor, fps: float) -> Path:
         frames[0].save(
             tmp, format="GIF", save_all=True, append_images=frames[1:], duration=10 * round(100 / fps), loop=0
         )
-    return Path(path)
-
-
-def write_grid(
-    path: str | Path,
-    rows: list[tuple[str, torch.Tensor, list[tuple[int, int, int]]]],
-    *,
-    scale: int | None = None,
-    border: int = 2,
-    gap: int = 2,
-    label_width: int = 80,
-) -> Path:
-    """PNG with one labelled row per (label, clip (T, 3, H, W), frame colours); each frame gets a coloured border
-    (green given, red generated, amber partly given). ``scale`` defaults to enlarging frames to at least 48 px."""
-    arrays = [to_uint8(clip) for _, clip, _ in rows]
-    h, w = arrays[0].shape[1:3]
-    scale = scale or max(1, -(-48 // min(h, w)))
-    fh, fw = h * scale, w * scale
-    cols = max(a.shape[0] for a in arrays)
-    cell_w, cell_h = fw + 2 * border + gap, fh + 2 * border + gap
-    canvas = Image.new("RGB", (label_width + cols * cell_w, len(rows) * cell_h + 14), "white")
-    draw = ImageDraw.Draw(canvas)
-    for col in range(cols):
-        draw.text((label_width + col * cell_w + 2, len(rows) * cell_h + 1), str(col), fill="black")
-    for r, ((label, _, colours), frames) in enumerate(zip(rows, arrays)):
-        y = r * cell_h
-        draw.text((4, y + cell_h // 2 - 6), label[:12], fill="black")
-        for col, (frame, colour) in enumerate(zip(frames, colours)):
-            x = label_width + col * cell_w
-            draw.rectangle([x, y, x + fw + 2 * border - 1, y + fh + 2 * border - 1], fill=colour)
-            canvas.paste(Image.fromarray(frame).resize((fw, fh), Image.NEAREST), (x + border, y + border))
-    with atomic_path(path) as tmp:
-        canvas.save(tmp, format="PNG")
     return Path(path)

@@ -2,7 +2,7 @@
 
 Work is cut into chunks of trials (``rollout/<split>/<scenario>/chunk-NNNN.pt``, each written atomically); a
 rerun only does missing chunks. ``--shard I/N`` (array jobs) and the processes of ``accelerate launch`` each take
-every (N * processes)-th chunk; the stage is marked done once every chunk exists.
+a contiguous block of the chunks (``pipelines.distributed``); the stage is marked done once every chunk exists.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from pipelines.distributed import process_state
+from pipelines.distributed import process_state, shard_block, worker_shard
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
 from pipelines.stages.layout import rollout_chunk, rollout_chunks
 from pipelines.training import TrainedVDT, load_trained
 from vdt.io import save_atomic
+from vdt.model import compile_vdt
 from vdt.sampling import rollout as vdt_rollout
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,9 @@ class ShardIncomplete(RuntimeError):
 def run(ctx: RunContext) -> dict[str, Any]:
     c = ctx.config
     state = process_state()
-    shard_i, shard_n = ctx.shard or (0, 1)
-    world, rank = shard_n * state.num_processes, shard_i * state.num_processes + state.process_index
     all_units = trial_sets.units(ctx, c.rollout.chunk_size)
-    mine = [u for i, u in enumerate(all_units) if i % world == rank]
+    worker, workers = worker_shard(ctx.shard, state.process_index, state.num_processes)
+    mine = [all_units[i] for i in shard_block(len(all_units), worker, workers)]
     todo = [u for u in mine if not rollout_chunk(ctx, u[0], u[1], u[2]).is_file()]
     log.info(
         "rollout: %d chunks in all, %d for this process, %d to do (device %s)",
@@ -53,6 +53,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         group = ctx.group_of(scenario)
         if group not in models:
             models[group] = load_trained(ctx.model_path(scenario), c.latent, state.device)
+            compile_vdt(models[group].model, sampler.compile)
         trained = models[group]
         space = trained.space
         dataset = trial_sets.trial_dataset(ctx, split, scenario)

@@ -12,7 +12,6 @@ A rerun resumes from the newest checkpoint: the step count continues and nothing
 from __future__ import annotations
 
 import logging
-import math
 import time
 from pathlib import Path
 
@@ -37,22 +36,15 @@ from pipelines.training.model_factory import (
     fit_normalization,
 )
 from pipelines.training.previews import write_preview
+from pipelines.training.schedule import warmup_schedule
 from vdt.autoencoder import NormalizedSpace
 from vdt.checkpoint import read_checkpoint, save_model
+from vdt.diffusion import GaussianDiffusion
 from vdt.masks import TASKS, MaskGenerator
-from vdt.training import make_ema, masked_loss, update_ema
+from vdt.model import compile_vdt
+from vdt.training import StepResult, make_ema, masked_loss, update_ema
 
 log = logging.getLogger(__name__)
-
-
-def lr_factor(step: int, warmup: int, total: int, schedule: str) -> float:
-    """Linear warm-up to 1, then constant or cosine decay to 0 at ``total``."""
-    if step < warmup:
-        return (step + 1) / warmup
-    if schedule == "cosine":
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-    return 1.0
 
 
 NORMALIZATION_CLIPS = 64  # training clips the latent normalisation is fitted on
@@ -81,6 +73,36 @@ def _check_process(init: dict, pretrain: PretrainConfig, path) -> None:
             f"{path}: model.init_checkpoint was trained with {theirs}, but pretrain sets {mine}: "
             "set pretrain.prediction / diffusion_steps to the checkpoint's"
         )
+
+
+def train_step(
+    acc: Accelerator,
+    vdt: torch.nn.Module,
+    ema: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    schedule: torch.optim.lr_scheduler.LRScheduler,
+    diffusion: GaussianDiffusion,
+    x0: torch.Tensor,
+    masks: MaskGenerator,
+    *,
+    grad_clip: float | None,
+    ema_decay: float,
+    generator: torch.Generator,
+) -> StepResult:
+    """One micro-batch of unified mask modeling on clean latents ``x0``: loss and backward; on the last micro-batch
+    of a gradient accumulation (``acc.sync_gradients``) also clipping, the optimiser and schedule steps and the EMA
+    update with ``ema_decay``. The inner step of ``train_vdt`` and of `vdt-physion demo`."""
+    with acc.accumulate(vdt):
+        result = masked_loss(vdt, diffusion, x0, masks, generator=generator)
+        acc.backward(result.loss)
+        if acc.sync_gradients and grad_clip:
+            acc.clip_grad_norm_(vdt.parameters(), grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    if acc.sync_gradients:
+        schedule.step()
+        update_ema(ema, acc.unwrap_model(vdt), decay=ema_decay)
+    return result
 
 
 def _frames(batch) -> torch.Tensor:
@@ -140,10 +162,9 @@ def train_vdt(
     vdt = build_vdt(model, space, init or None)
     vdt.grad_checkpointing = pretrain.grad_checkpointing
     ema = make_ema(vdt)
+    compile_vdt(vdt, pretrain.compile)  # after the EMA copy, which stays eager; in place, so state dict keys stay
     opt = torch.optim.AdamW(vdt.parameters(), lr=pretrain.lr, weight_decay=pretrain.weight_decay)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: lr_factor(s, pretrain.warmup_steps, pretrain.steps, pretrain.schedule)
-    )
+    schedule = warmup_schedule(opt, pretrain.warmup_steps, pretrain.steps, pretrain.schedule)
 
     start = 0
     if state is not None:
@@ -201,15 +222,21 @@ def train_vdt(
         batches = acc.skip_first_batches(loader, skip) if skip else loader
         skip = 0
         for batch in batches:
-            with acc.accumulate(vdt):
-                with torch.no_grad():
-                    x0 = space.encode(_frames(batch).to(acc.device))
-                result = masked_loss(vdt, diffusion, x0, masks, generator=g)
-                acc.backward(result.loss)
-                if acc.sync_gradients and pretrain.grad_clip:
-                    acc.clip_grad_norm_(vdt.parameters(), pretrain.grad_clip)
-                opt.step()
-                opt.zero_grad(set_to_none=True)
+            with torch.no_grad():
+                x0 = space.encode(_frames(batch).to(acc.device))
+            result = train_step(
+                acc,
+                vdt,
+                ema,
+                opt,
+                schedule,
+                diffusion,
+                x0,
+                masks,
+                grad_clip=pretrain.grad_clip,
+                ema_decay=ema_decay_at(step + 1, pretrain.ema_decay),
+                generator=g,
+            )
             per_sample, tasks = acc.gather(result.per_sample), acc.gather(result.tasks)
             if logger is not None:
                 logger.add(
@@ -221,9 +248,7 @@ def train_vdt(
                 )
             if not acc.sync_gradients:
                 continue
-            schedule.step()
             step += 1
-            update_ema(ema, acc.unwrap_model(vdt), decay=ema_decay_at(step, pretrain.ema_decay))
             bar.update()
             if logger is not None and (step % pretrain.log_every == 0 or step == pretrain.steps):
                 row = logger.row(step, schedule.get_last_lr()[0], time.time() - tick)

@@ -9,6 +9,7 @@ import torch
 from genbench_helpers import index_frames, tiny_vdt, write_index_video
 from PIL import Image
 
+from physion.generation.plan import parse_shard
 from physion.video_io import read_video
 from pipelines.cli import main
 from pipelines.config.sections import SamplerConfig
@@ -22,9 +23,9 @@ from pipelines.genbench.sampling_io import (
     read_conditioning,
     write_clip_gif,
     write_clip_mp4,
-    write_grid,
 )
-from pipelines.genbench.sharding import parse_shard, placement
+from pipelines.genbench.sharding import placement
+from pipelines.strips import video_strip
 from vdt.autoencoders.pixels import PixelSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import TASKS
@@ -101,7 +102,7 @@ def test_frame_states_and_writers_read_back(tmp_path):
         gif.seek(i)
         assert np.abs(np.asarray(gif.convert("RGB")).astype(int) - uint8[i]).max() <= 3
     grid = np.asarray(
-        Image.open(write_grid(tmp_path / "g.png", [("a", clip, frame_states(mask))], scale=2, label_width=10)).convert(
+        Image.open(video_strip([("a", clip, frame_states(mask))], tmp_path / "g.png", scale=2, label_width=10)).convert(
             "RGB"
         )
     )
@@ -183,6 +184,11 @@ def test_sample_command_refuses_what_it_cannot_do(tmp_path, tiny_checkpoint):
     assert not (tmp_path / "o").exists()
 
 
+def sample_to(out, checkpoint, *options: str) -> int:
+    """``vdt-physion sample CHECKPOINT --out OUT OPTIONS --no-progress``."""
+    return main(["sample", str(checkpoint), "--out", str(out), *options, "--no-progress"])
+
+
 def test_sample_command_with_config_and_mask_file(tmp_path, tiny_checkpoint):
     video = write_index_video(tmp_path / "v.mp4", 12, 8, 8)
     config = tmp_path / "gen.yaml"
@@ -191,22 +197,7 @@ def test_sample_command_with_config_and_mask_file(tmp_path, tiny_checkpoint):
         "n_given: 3, frame_offset: 2}\nsampler: {steps: 2, batch_size: 2}\nbench: {ssim_window: 7}\n"
     )
     out = tmp_path / "cfg"
-    assert (
-        main(
-            [
-                "sample",
-                str(tiny_checkpoint),
-                "--out",
-                str(out),
-                "--config",
-                str(config),
-                "--input",
-                str(video),
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert sample_to(out, tiny_checkpoint, "--config", str(config), "--input", str(video)) == 0
     record = json.loads((out / "samples.json").read_text())
     assert (record["n_given"], record["frame_stride"], record["sampler"]["steps"]) == (3, 2, 2)
     frames, _ = read_video(out / "sample_00000.mp4")
@@ -216,21 +207,7 @@ def test_sample_command_with_config_and_mask_file(tmp_path, tiny_checkpoint):
     np.save(tmp_path / "last.npy", mask)
     out = tmp_path / "masked"
     assert (
-        main(
-            [
-                "sample",
-                str(tiny_checkpoint),
-                "--out",
-                str(out),
-                "--mask",
-                str(tmp_path / "last.npy"),
-                "--input",
-                str(video),
-                "--steps",
-                "2",
-                "--no-progress",
-            ]
-        )
+        sample_to(out, tiny_checkpoint, "--mask", str(tmp_path / "last.npy"), "--input", str(video), "--steps", "2")
         == 0
     )
     assert json.loads((out / "samples.json").read_text())["mask_file"] == str(tmp_path / "last.npy")

@@ -2,13 +2,17 @@
 far better than copying the last given frame. (About 1-2 minutes on 2 cores: the slowest test, on purpose.)"""
 
 import torch
+from accelerate import Accelerator
 
+from pipelines.distributed import force_cpu
 from pipelines.toy_videos import moving_shapes
+from pipelines.training.loop import train_step
+from pipelines.training.schedule import warmup_schedule
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import MaskGenerator
 from vdt.model import VDT
 from vdt.sampling import complete
-from vdt.training import make_ema, masked_loss, update_ema
+from vdt.training import make_ema
 
 SIZE, FRAMES, GIVEN, STEPS = 8, 4, 2, 2000
 
@@ -17,9 +21,8 @@ def clips(batch, generator):
     return moving_shapes(batch, FRAMES, SIZE, radius=1.2, max_speed=1.6, bounce=False, generator=generator)
 
 
-def test_tiny_vdt_predicts_motion_far_better_than_copying_the_last_frame():
-    torch.manual_seed(0)
-    model = VDT(
+def tiny_model() -> VDT:
+    return VDT(
         input_size=SIZE,
         patch_size=2,
         in_channels=3,
@@ -29,52 +32,41 @@ def test_tiny_vdt_predicts_motion_far_better_than_copying_the_last_frame():
         num_frames=FRAMES,
         num_classes=1,
     )
+
+
+def test_tiny_vdt_predicts_motion_far_better_than_copying_the_last_frame():
+    torch.manual_seed(0)
+    model = tiny_model()
     diffusion = GaussianDiffusion.linear(1000)
     masks = MaskGenerator(FRAMES, SIZE, SIZE, n_given=GIVEN, weights={"predict": 1.0})
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
-    warmup = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: min(1.0, (step + 1) / 100))
+    warmup = warmup_schedule(opt, 100, STEPS)
     ema = make_ema(model)
+    acc = Accelerator(cpu=force_cpu())  # the model stays on the CPU
     g = torch.Generator().manual_seed(0)
     for step in range(STEPS):
-        loss = masked_loss(model, diffusion, clips(64, g), masks, generator=g).loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        warmup.step()
-        update_ema(ema, model, 0.0 if step < 100 else 0.995)
+        batch, decay = clips(64, g), 0.0 if step < 100 else 0.995
+        train_step(acc, model, ema, opt, warmup, diffusion, batch, masks, grad_clip=1.0, ema_decay=decay, generator=g)
 
     held_out = clips(64, torch.Generator().manual_seed(123))
-    pred = complete(
-        ema,
-        diffusion.respace("ddim50"),
-        held_out,
-        "predict",
-        n_given=GIVEN,
-        clip_range=(-1.0, 1.0),
-        generator=torch.Generator().manual_seed(1),
-    )
+
+    def predict(net: VDT) -> torch.Tensor:
+        sampler = diffusion.respace("ddim50")
+        return complete(
+            net,
+            sampler,
+            held_out,
+            "predict",
+            n_given=GIVEN,
+            clip_range=(-1.0, 1.0),
+            generator=torch.Generator().manual_seed(1),
+        )
+
+    pred = predict(ema)
     future = held_out[:, GIVEN:]
     mse_model = ((pred[:, GIVEN:] - future) ** 2).mean().item()
     mse_copy = ((held_out[:, GIVEN - 1 : GIVEN] - future) ** 2).mean().item()
-    untrained = complete(
-        VDT(
-            input_size=SIZE,
-            patch_size=2,
-            in_channels=3,
-            hidden_size=64,
-            depth=2,
-            num_heads=4,
-            num_frames=FRAMES,
-            num_classes=1,
-        ),
-        diffusion.respace("ddim50"),
-        held_out,
-        "predict",
-        n_given=GIVEN,
-        clip_range=(-1.0, 1.0),
-        generator=torch.Generator().manual_seed(1),
-    )
+    untrained = predict(tiny_model())
     mse_untrained = ((untrained[:, GIVEN:] - future) ** 2).mean().item()
     print(f"prediction MSE: trained {mse_model:.4f}, copy-last {mse_copy:.4f}, untrained {mse_untrained:.4f}")
     assert torch.equal(pred[:, :GIVEN], held_out[:, :GIVEN])

@@ -49,6 +49,34 @@ def test_complete_keeps_given_positions(task):
     assert not torch.equal(out[~given], video[~given])
 
 
+def test_complete_takes_starting_noise_and_a_generator_per_batch():
+    from vdt.masks import task_mask
+
+    model = small_model()
+    diffusion = GaussianDiffusion.linear(1000).respace("ddim4")
+    video = torch.rand(3, 6, 3, 8, 8) * 2 - 1
+    mask = task_mask("predict", 6, 8, 8, 3, n_given=2)
+    noise = torch.randn(video.shape, generator=torch.Generator().manual_seed(3))
+    batches = []
+
+    def per_batch(rows: range) -> torch.Generator:
+        batches.append(rows)
+        return torch.Generator().manual_seed(rows.start)
+
+    whole = complete(model, diffusion, video, mask, noise=noise, batch_size=2, generator=per_batch)
+    assert batches == [range(0, 2), range(2, 3)]
+    # deterministic DDIM: each clip's starting noise alone decides it, whatever its batch
+    alone = torch.cat(
+        [complete(model, diffusion, video[i : i + 1], mask[i : i + 1], noise=noise[i : i + 1]) for i in range(3)]
+    )
+    assert torch.allclose(whole, alone, atol=1e-5)
+    assert not torch.allclose(whole, complete(model, diffusion, video, mask, noise=-noise), atol=1e-3)
+    with pytest.raises(ValueError, match="one generator"):
+        complete(model, diffusion, video, "predict", generator=per_batch)
+    with pytest.raises(ValueError, match="noise has shape"):
+        complete(model, diffusion, video, mask, noise=noise[:2])
+
+
 def test_rollout_chains_windows_and_is_seeded():
     model = small_model(frames=6)
     diffusion = GaussianDiffusion.linear(1000).respace(4)
