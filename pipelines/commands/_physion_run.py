@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.config.loading import ConfigError, load_config
+from pipelines.config.loading import ConfigError, add_overrides_argument, load_config
 from pipelines.config.physion_run import PhysionRunConfig
 from pipelines.stages.context import RunContext
 
@@ -12,14 +12,7 @@ from pipelines.stages.context import RunContext
 def add_config_arguments(p) -> None:
     p.add_argument("config", type=Path, help="YAML run config (see configs/)")
     p.add_argument("--out", type=Path, default=None, help="run folder (default runs/<config name>)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set pretrain.steps=100 (repeatable)",
-    )
+    add_overrides_argument(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars (logs only)")
 
 
@@ -28,7 +21,20 @@ def context_from_args(args, **kwargs) -> RunContext:
     root = args.out or Path("runs") / config.name
     if root.exists() and not root.is_dir():
         raise ConfigError(f"{root}: the run folder (--out) is a file, not a folder")
-    return RunContext(config, root, progress=not args.no_progress, **kwargs)
+    ctx = RunContext(config, root, progress=not args.no_progress, **kwargs)
+    if config.pretrain_data is not None:
+        ctx.pretrain_root = pretraining_context(ctx).stage_dir("pretrain")
+    return ctx
+
+
+def pretraining_context(ctx: RunContext) -> RunContext:
+    """A mixed run's pretraining part (``pretrain_data``): its own run folder ``RUN/pretraining-<key>/`` holding
+    generate (training split only), pretrain and the slot modules. The key (of its data, model and pretraining
+    sections) is in the folder name, so the main run's stage keys, which include that path, change with it: work
+    read out with one pretrained model is never mixed with another's."""
+    sub = RunContext(ctx.config.pretraining_config(), ctx.root, progress=ctx.progress, splits=())
+    sub.root = ctx.root / f"pretraining-{sub.key('pretrain')}"
+    return sub
 
 
 def stage_command(stage: str, shardable: bool = False):
@@ -43,7 +49,7 @@ def stage_command(stage: str, shardable: bool = False):
                 type=str,
                 default=None,
                 metavar="I/N",
-                help="only work units I, I+N, I+2N, ... (array jobs; the stage completes once all ran)",
+                help="only the I-th of N blocks of work units (array jobs; the stage completes once all ran)",
             )
 
     def run(args) -> int:
@@ -56,6 +62,10 @@ def stage_command(stage: str, shardable: bool = False):
             raise ConfigError(f"--shard: {err}") from None
         ctx = context_from_args(args, shard=shard)
         preflight(ctx.config, str(args.config))
+        if stage not in ctx.stages:
+            raise ConfigError(
+                f"{args.config}: a mixed run (pretrain_data) pretrains in its own folder; use `vdt-physion run`"
+            )
         run_stage(ctx, stage)
         return 0
 

@@ -10,6 +10,7 @@ another. Stages take their paths from here and never import one another (docs/de
     RUN/extract/slots-<group>.pt                             the slot-attention module
     RUN/readout/results.json, readout/predictions/<scenario>.json
     RUN/report/report.md, results.json, accuracy.png, strips/<scenario>.png
+    RUN/v15/<task>/, RUN/v15/export/<array>/  Physion v1.5 harness files (pipelines/physion_v15), not a stage
 """
 
 from __future__ import annotations
@@ -82,3 +83,19 @@ def report_file(ctx: RunContext, name: str) -> Path:
 
 def strip_file(ctx: RunContext, scenario: str) -> Path:
     return ctx.stage_dir("report") / "strips" / f"{scenario}.png"
+
+
+# ------------------------------------------------------------------------------------------------ Physion v1.5
+
+
+def v15_folder(ctx: RunContext, task: str) -> Path:
+    """Harness feature files of ``v15-eval`` for ``task`` (ocp / ocd): the harness's ``DIR/<mode>`` layout."""
+    return ctx.root / "v15" / task
+
+
+def v15_export_folder(ctx: RunContext, array: str) -> Path:
+    """Harness feature files ``v15-export`` writes from the extract stage's ``array`` (``<family>_<variant>``)."""
+    return ctx.root / "v15" / "export" / array
+
+
+V15_RESULTS = "vdt_physion_readout.json"  # beside the harness files it read
