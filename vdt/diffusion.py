@@ -150,8 +150,10 @@ class GaussianDiffusion:
         self.sqrt_recip_alphas_cumprod = np.sqrt(1.0 / self.alphas_cumprod)
         self.sqrt_recipm1_alphas_cumprod = np.sqrt(1.0 / self.alphas_cumprod - 1)
         self.posterior_variance = betas * (1.0 - self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
-        # The posterior variance is 0 at t = 0: use t = 1's value there so the log stays finite.
-        self.posterior_log_variance_clipped = np.log(np.append(self.posterior_variance[1], self.posterior_variance[1:]))
+        # The posterior variance is 0 at t = 0: use t = 1's value there so the log stays finite (beta_0 for a
+        # one-step process: its only step, t = 0, adds no noise, so the value just has to be finite).
+        first = self.posterior_variance[1] if len(betas) > 1 else betas[0]
+        self.posterior_log_variance_clipped = np.log(np.append(first, self.posterior_variance[1:]))
         self.posterior_mean_coef1 = betas * np.sqrt(self.alphas_cumprod_prev) / (1.0 - self.alphas_cumprod)
         self.posterior_mean_coef2 = (1.0 - self.alphas_cumprod_prev) * np.sqrt(alphas) / (1.0 - self.alphas_cumprod)
         self.snr = self.alphas_cumprod / (1.0 - self.alphas_cumprod)

@@ -37,6 +37,8 @@ def target_oracle(x_star: torch.Tensor, diffusion: GaussianDiffusion, learn_sigm
         ("ddim", "quad10"),
         ("dpmpp2m", "trailing8"),
         ("dpmpp2m", "12"),
+        ("ddim", "trailing1"),  # one step: a respaced process of length 1 must build
+        ("dpmpp2m", "trailing1"),
     ],
 )
 def test_every_target_and_sampler_recovers_the_data_under_an_oracle(prediction, method, spacing):
