@@ -11,11 +11,12 @@ from pydantic import Field, field_validator, model_validator
 from physion.trial import OBSERVED_FRAMES, SCENARIOS, SPLITS
 from pipelines.config.sections import LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig, Section
 from vdt.diffusion import space_timesteps
+from vdt.model import COMPILE_MODES
 
 PROTOCOLS = ("only", "all", "all-but-one")
 STAGES = ("generate", "pretrain", "rollout", "extract", "readout", "report")
 VARIANTS = ("observed", "simulated", "copy-last", "full")
-# (feature family, readout kind) pairs every run fits, for every variant
+# (feature family, readout kind) pairs a run can fit (each for every variant); ``readout.readouts`` picks
 READOUTS = (
     ("vdt", "linear"),
     ("pixels", "linear"),
@@ -26,6 +27,8 @@ READOUTS = (
     ("objects", "relational"),
     ("vdt-objects", "relational"),
 )
+# The default report leaves the slots out: they bind no object (docs/design.md §4), so a slots row says nothing.
+DEFAULT_READOUTS = tuple(f"{family}/{kind}" for family, kind in READOUTS if family != "slots")
 
 
 class DataConfig(Section):
@@ -135,6 +138,9 @@ class ExtractConfig(Section):
     slots: SlotConfig = SlotConfig()
     batch_size: int = Field(32, ge=1)
     mixed_precision: Literal["no", "bf16"] = Field("no", description="bf16 autocast for the VDT token features")
+    compile: Literal[COMPILE_MODES] = Field(
+        "no", description="torch.compile mode for the VDT while features are read (as pretrain.compile); no = eager"
+    )
 
     @field_validator("blocks")
     @classmethod
@@ -180,6 +186,76 @@ class ReadoutConfig(Section):
     bootstrap: int = Field(1000, ge=100)
     relational: RelationalReadoutConfig = RelationalReadoutConfig()
     n_jobs: int = Field(1, ge=1)
+    readouts: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_READOUTS),
+        description="'<family>/<kind>' readouts fitted for every variant, of: "
+        + ", ".join(f"{f}/{k}" for f, k in READOUTS),
+    )
+
+    @field_validator("readouts")
+    @classmethod
+    def _known_readouts(cls, v: list[str]) -> list[str]:
+        known = {f"{f}/{k}" for f, k in READOUTS}
+        unknown = [r for r in v if r not in known]
+        if unknown or not v or len(set(v)) != len(v):
+            raise ValueError(
+                f"readout.readouts must list distinct readouts of {sorted(known)}, got {v}"
+                + (f" (unknown: {unknown})" if unknown else "")
+            )
+        return v
+
+    @property
+    def pairs(self) -> list[tuple[str, str]]:
+        """The chosen readouts as (family, kind), in the order READOUTS lists them."""
+        return [(f, k) for f, k in READOUTS if f"{f}/{k}" in self.readouts]
+
+
+class V15Config(Section):
+    """Physion v1.5's protocol (neuroailab/physion_evaluator; pipelines/physion_v15): the harness's observation
+    windows and its one readout over all scenarios, scored per scenario and averaged. Used by ``v15-eval``,
+    ``v15-readout`` and ``v15-export``; the staged run does not read it."""
+
+    tasks: list[Literal["ocp", "ocd"]] = Field(
+        default_factory=lambda: ["ocp", "ocd"],
+        description="ocp: frames up to 15 (collision) / 45 (others); ocd: frames around the contact frame",
+    )
+    frame_gap: int | None = Field(
+        None,
+        ge=1,
+        description="the harness's frame gap (step = frame_gap // 10 frames); default 10 x model.frame_offset",
+    )
+    min_frames: int | None = Field(None, ge=1, description="frames per window at least; default model.num_frames")
+    blocks: list[int] | None = Field(None, description="VDT blocks whose tokens are read; default extract.blocks")
+    pool_grid: int | None = Field(
+        None, ge=1, description="token grid pooled to pool_grid x pool_grid cells per frame; default extract.pool_grid"
+    )
+    c_grid: list[float] = Field(
+        default_factory=lambda: [1e-6, 1e-5, 0.01, 0.1, 1.0, 5.0, 10.0, 20.0], description="the harness's C grid"
+    )
+    cv_folds: int = Field(5, ge=2)
+    max_iter: int = Field(20000, ge=10)
+    random_state: int = Field(42, ge=0, description="the harness's StratifiedKFold seed")
+    float16: bool = Field(True, description="cast features to float16 before fitting, as the harness's reader does")
+    per_scenario: bool = Field(True, description="also fit our per-scenario physopt readout on the same features")
+    export: list[str] = Field(
+        default_factory=lambda: ["vdt_observed", "vdt-objects_observed"],
+        description="extract-stage arrays (<family>_<variant>) v15-export writes as harness files",
+    )
+    batch_size: int = Field(8, ge=1, description="trials per batch in v15-eval")
+
+    @field_validator("tasks", "c_grid")
+    @classmethod
+    def _some(cls, v: list) -> list:
+        if not v or len(set(v)) != len(v):
+            raise ValueError(f"needs at least one value and no repeats, got {v}")
+        return v
+
+    @field_validator("c_grid")
+    @classmethod
+    def _positive(cls, v: list[float]) -> list[float]:
+        if any(c <= 0 for c in v):
+            raise ValueError(f"C values must be positive, got {v}")
+        return v
 
 
 class ReportConfig(Section):
@@ -194,6 +270,11 @@ class PhysionRunConfig(Section):
         description="pretraining scenarios: one model per scenario (only), one for all, or one per held-out scenario",
     )
     data: DataConfig = DataConfig()
+    pretrain_data: DataConfig | None = Field(
+        None,
+        description="mixed runs: where the pretraining (and slot) trials come from, e.g. generated stimuli while "
+        "data (readout and test) is imported real Physion, or the reverse; None: data serves every stage",
+    )
     latent: LatentConfig = LatentConfig()
     model: ModelConfig = ModelConfig()
     pretrain: PretrainConfig = PretrainConfig()
@@ -201,6 +282,7 @@ class PhysionRunConfig(Section):
     extract: ExtractConfig = ExtractConfig()
     readout: ReadoutConfig = ReadoutConfig()
     report: ReportConfig = ReportConfig()
+    v15: V15Config = V15Config()
 
     @model_validator(mode="after")
     def _consistent(self) -> "PhysionRunConfig":
@@ -211,6 +293,8 @@ class PhysionRunConfig(Section):
                 f"model.n_given ({m.n_given}) exceeds the {observed} observed frames "
                 f"(45 frames at model.frame_offset {m.frame_offset})"
             )
+        if self.pretrain_data is not None:
+            self._check_mixed(self.pretrain_data)
         if self.protocol == "all-but-one" and len(self.data.scenarios) < 2:
             raise ValueError("protocol all-but-one needs at least 2 data.scenarios")
         span = (m.num_frames - 1) * m.frame_offset + 1
@@ -249,11 +333,52 @@ class PhysionRunConfig(Section):
             self.data.generation(m)  # a store this run could not read is refused before anything is generated
         if self.extract.pixel_resolution > m.resolution:
             raise ValueError("extract.pixel_resolution must not exceed model.resolution")
+        gap = self.v15.frame_gap or 10 * m.frame_offset
+        if "ocd" in self.v15.tasks and (-gap) // 10 < -45:
+            raise ValueError(f"v15.frame_gap {gap} leaves no OCD frame (the harness's OCD window spans 46 frames)")
         try:
             space_timesteps(self.pretrain.diffusion_steps, self.rollout.sampler.timestep_spacing())
         except ValueError as err:
             raise ValueError(f"rollout.sampler: {err}") from None
         return self
+
+    def _check_mixed(self, pre: DataConfig) -> None:
+        if pre.counts["training"] < 1:
+            raise ValueError("pretrain_data.counts.training must be >= 1: the pretraining trials come from there")
+        if self.data.source == "generate" and self.data.counts["training"] != 0:
+            raise ValueError(
+                "with pretrain_data, data generates readout and test trials only: set data.counts.training to 0"
+            )
+        if self.protocol != "all":
+            # every readout scenario needs its pretrained group (only: its own; all-but-one: the one holding it out)
+            missing = [s for s in self.data.scenarios if s not in pre.scenarios]
+            if missing:
+                raise ValueError(
+                    f"protocol {self.protocol}: the readout scenarios {missing} are not in pretrain_data.scenarios, "
+                    "so they have no pretrained model; use protocol all or pretrain on them too"
+                )
+        m = self.model
+        span = (m.num_frames - 1) * m.frame_offset + 1
+        if pre.source == "generate":
+            if span > pre.num_frames:
+                raise ValueError(f"a {span}-frame window exceeds pretrain_data.num_frames ({pre.num_frames})")
+            pre.generation(m)
+
+    def pretraining_config(self) -> "PhysionRunConfig":
+        """The config of a mixed run's pretraining part: this one with ``pretrain_data`` as its data."""
+        if self.pretrain_data is None:
+            raise ValueError("not a mixed run: pretrain_data is not set")
+        raw = self.model_dump(mode="json")
+        raw["data"], raw["pretrain_data"] = raw["pretrain_data"], None
+        raw["name"] = f"{self.name}-pretraining"
+        return type(self).model_validate(raw)
+
+    def required_paths_mixed(self) -> dict[str, Path]:
+        return (
+            {}
+            if self.pretrain_data is None
+            else {f"pretrain_{k}": v for k, v in self.pretrain_data.required_paths().items()}
+        )
 
     # ----------------------------------------------------------------------------------------------
     def pretraining_groups(self, scenarios: list[str]) -> dict[str, list[str]]:
@@ -269,4 +394,9 @@ class PhysionRunConfig(Section):
         return {"all": "all", "only": scenario}.get(self.protocol, f"all-but-{scenario}")
 
     def required_paths(self) -> dict[str, Path]:
-        return {**self.data.required_paths(), **self.latent.required_paths(), **self.model.required_paths()}
+        return {
+            **self.data.required_paths(),
+            **self.required_paths_mixed(),
+            **self.latent.required_paths(),
+            **self.model.required_paths(),
+        }

@@ -39,7 +39,7 @@ def _stage_inputs(config: PhysionRunConfig, stage: str) -> list:
         "generate": [c.data] + ([c.data.generation(c.model)] if c.data.source == "generate" else []),
         "pretrain": [c.protocol, c.latent, c.model, c.pretrain, c.seed],
         "rollout": [c.rollout],
-        "extract": [c.extract],
+        "extract": [c.extract, {"slots": ("slots", "relational") in c.readout.pairs}],  # slot features or not
         "readout": [c.readout],
         "report": [c.report],
     }[stage]
@@ -50,7 +50,7 @@ class RunContext:
     config: PhysionRunConfig
     root: Path
     progress: bool = True
-    shard: tuple[int, int] | None = None  # rollout: only units i with i % N == I
+    shard: tuple[int, int] | None = None  # rollout: only shard I of N of the units (pipelines.distributed)
     pretrain_root: Path | None = None  # evaluate: reuse another run's pretrained models
     model_group: str | None = None  # evaluate: one pretrained model for every scenario
     splits: tuple[str, ...] = ("readout", "test")  # the splits rolled out, extracted and read out

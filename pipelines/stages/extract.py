@@ -41,6 +41,7 @@ from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
 from pipelines.stages.layout import feature_key, features_file, load_predictions, slots_file
 from pipelines.training import load_trained
+from vdt.model import compile_vdt
 
 log = logging.getLogger(__name__)
 PIXEL_CELLS = 4  # pixel entities: the downsampled frame cut into 4 x 4 cells
@@ -73,6 +74,26 @@ def _train_slots(ctx: RunContext, group: str, scenarios: list[str], model, space
         progress=ctx.progress,
     )
     save_slot_autoencoder(slots, path)
+
+
+def train_slot_modules(ctx: RunContext) -> dict[str, str]:
+    """The slot module of every pretrained group of a run that owns its pretraining (a mixed run's pretraining
+    part trains them on its training clips, so the readout part never needs a training split)."""
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    out = {}
+    if not wants_slots(ctx):
+        return out
+    for group, scenarios in ctx.groups().items():
+        if not slots_file(ctx, group).is_file():
+            trained = load_trained(ctx.stage_dir("pretrain") / group / "model.pt", ctx.config.latent, device)
+            _train_slots(ctx, group, scenarios, trained.model, trained.space)
+        out[group] = str(slots_file(ctx, group))
+    return out
+
+
+def wants_slots(ctx: RunContext) -> bool:
+    """Slots are trained and read only when the run's readouts ask for them (they are out of the default)."""
+    return ("slots", "relational") in ctx.config.readout.pairs
 
 
 def _amp(extract) -> torch.dtype | None:
@@ -120,11 +141,12 @@ def trial_features(ctx: RunContext, model, slots, space, frames: torch.Tensor, p
             "vdt-objects": vdt_object_vectors(pooled, e.time_bins),
         }
         relational = {
-            "slots": slot_entities(slots, tokens, seed=ctx.config.seed).half(),
             "pixcells": pixel_entities(pix, e.pixel_resolution, PIXEL_CELLS).half(),
             "objects": object_entities(objects),
             "vdt-objects": vdt_object_entities(pooled).half(),
         }
+        if slots is not None:
+            relational["slots"] = slot_entities(slots, tokens, seed=ctx.config.seed).half()
         for kind, arrays in (("linear", linear), ("relational", relational)):
             out.update({feature_key(family, kind, variant): a.numpy() for family, a in arrays.items()})
     return out
@@ -147,10 +169,13 @@ def run(ctx: RunContext) -> dict[str, Any]:
             if group not in models:
                 # the model with the latent normalisation it was trained with: rollouts are in its latents
                 trained = load_trained(ctx.model_path(scenario), c.latent, device)
-                models[group], spaces[group] = trained.model, trained.space
-                if ctx.pretrain_root is None:
-                    _train_slots(ctx, group, groups[group], models[group], spaces[group])
-                slot_models[group] = load_slot_autoencoder(slots_file(ctx, group))
+                models[group], spaces[group] = compile_vdt(trained.model, c.extract.compile), trained.space
+                if wants_slots(ctx):
+                    if ctx.pretrain_root is None:
+                        _train_slots(ctx, group, groups[group], models[group], spaces[group])
+                    slot_models[group] = load_slot_autoencoder(slots_file(ctx, group))
+                else:
+                    slot_models[group] = None
             dataset = trial_sets.trial_dataset(ctx, split, scenario)
             predictions = load_predictions(ctx, split, scenario)
             names, labels, parts = [], [], []

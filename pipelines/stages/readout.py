@@ -21,7 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from physion.atomic import write_json_atomic
-from pipelines.config.physion_run import READOUTS, VARIANTS, ReadoutConfig
+from pipelines.config.physion_run import VARIANTS, ReadoutConfig
 from pipelines.readout.linear import fit_linear_readout
 from pipelines.readout.metrics import accuracy_ci, paired_difference_ci, roc_auc
 from pipelines.readout.relational import fit_relational_readout, split_validation
@@ -57,7 +57,7 @@ def predict_scenario(
     c_grid = np.logspace(*cfg.log10_c[:2], int(cfg.log10_c[2]))
     train_idx, val_idx = split_validation(train.labels, cfg.validation_fraction, seed)
     out = {}
-    jobs = [(family, kind, variant) for family, kind in READOUTS for variant in VARIANTS]
+    jobs = [(family, kind, variant) for family, kind in cfg.pairs for variant in VARIANTS]
     for family, kind, variant in tqdm(jobs, desc="readouts", leave=False, disable=not progress):
         key = feature_key(family, kind, variant)
         X, X_test = train.arrays[key], test.arrays[key]
@@ -112,7 +112,7 @@ def contrasts(labels: np.ndarray, preds: dict[str, np.ndarray], cfg: ReadoutConf
     """{"<family>/<kind>": {"simulated-observed": {...}, "simulated-copy-last": {...}}} from test ``preds``
     ("<family>/<kind>/<variant>" -> (n,) labels); every contrast resamples the same trials (same seed)."""
     out = {}
-    for family, kind in READOUTS:
+    for family, kind in cfg.pairs:
         name = f"{family}/{kind}"
         if all(f"{name}/{v}" in preds for pair in CONTRASTS for v in pair):
             out[name] = {

@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import yaml
 
 from physion.atomic import atomic_path, write_json_atomic
 from pipelines.config.loading import dump_config
-from pipelines.config.physion_run import READOUTS, VARIANTS
+from pipelines.config.physion_run import VARIANTS
 from pipelines.report_plots import accuracy_chart
 from pipelines.report_tables import PRIMARY, accuracy_table, comparison_table, headline, pooled_table, reference_section
 from pipelines.stages import trials as trial_sets
@@ -34,6 +35,80 @@ def _final_losses(ctx: RunContext) -> dict[str, dict]:
         if rows:
             out[csv_path.parent.name] = {"step": int(rows[-1]["step"]), "loss": float(rows[-1]["loss"])}
     return out
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {}
+
+
+def data_by_stage(ctx: RunContext) -> dict[str, dict]:
+    """Which trials every stage used: the store, how it was made (generated here or an existing one: real
+    Physion imported, or a store made earlier), and the splits. The pretraining data of a run that borrows its
+    models (a mixed run's pretraining part, or the parent of an evaluate run) is read from that run's folder."""
+    c = ctx.config
+    own = {"source": c.data.source, "store": str(ctx.store)}
+    if ctx.pretrain_root is None:
+        pre = dict(own)
+        pre_counts = ((ctx.manifest("generate") or {}).get("counts") or {}).get("training")
+    else:
+        parent = ctx.pretrain_root.parent
+        pre_config = yaml.safe_load((parent / "config.yaml").read_text()) if (parent / "config.yaml").is_file() else {}
+        pre_data = (pre_config or {}).get("data") or {}
+        gen = _read_json(parent / "generate" / "manifest.json")
+        source = pre_data.get("source", "?")
+        pre = {"source": source, "store": gen.get("store") or pre_data.get("store"), "run": str(parent)}
+        pre_counts = (gen.get("counts") or {}).get("training")
+    manifest = _read_json(ctx.pretrain_root / "manifest.json") if ctx.pretrain_root else ctx.manifest("pretrain")
+    models = (manifest or {}).get("models", {})
+    pre.update(
+        split="training",
+        trials_per_scenario=pre_counts,
+        training_trials={g: m.get("training_trials") for g, m in models.items()},
+    )
+    readout_split, test_split = ctx.splits
+    made = (["training"] if ctx.pretrain_root is None else []) + list(ctx.splits)  # the splits this run reads there
+    return {
+        "generate": {**own, "splits": made},
+        "pretrain": pre,
+        **(
+            {"slots": {**{k: pre[k] for k in ("source", "store")}, "split": "training"}}
+            if ("slots", "relational") in c.readout.pairs
+            else {}
+        ),
+        **{stage: {**own, "splits": list(ctx.splits)} for stage in ("rollout", "extract")},
+        "readout": {**own, "fit": readout_split, "score": test_split},
+    }
+
+
+def _describe(d: dict) -> str:
+    how = "generated here with pybullet" if d.get("source") == "generate" else "an existing store"
+    return f"`{d.get('store')}` ({how})"
+
+
+def data_lines(stages: dict[str, dict]) -> list[str]:
+    mixed = stages["pretrain"].get("store") != stages["readout"].get("store")
+    lines = [
+        "## Data used by every stage",
+        "",
+        "A **mixed run**: pretrained on one set of trials, read out on another."
+        if mixed
+        else "One store for every stage.",
+        "",
+        "| stage | trials from | splits |",
+        "|---|---|---|",
+    ]
+    for stage, d in stages.items():
+        splits = d.get("split") or ", ".join(d.get("splits", [])) or f"fit {d.get('fit')}, score {d.get('score')}"
+        extra = ""
+        if stage == "pretrain" and d.get("training_trials"):
+            extra = " (" + ", ".join(f"{g}: {n} trials" for g, n in d["training_trials"].items()) + ")"
+        if stage == "pretrain" and d.get("run"):
+            extra += f", pretrained in `{d['run']}`"
+        lines.append(f"| {stage} | {_describe(d)}{extra} | {splits} |")
+    return lines
 
 
 def _strips(ctx: RunContext) -> list[str]:
@@ -71,6 +146,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "protocol": c.protocol,
         "seeds": {"run": c.seed, "data": c.data.seed, "rollout": c.rollout.seed},
         "data": {"store": generate.get("store"), "counts": generate.get("counts"), "source": c.data.source},
+        "data_by_stage": data_by_stage(ctx),
         "pretraining": {
             "models": pretrain.get("models", {}),
             "final_loss": _final_losses(ctx),
@@ -88,8 +164,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     write_json_atomic(report_file(ctx, "results.json"), results)
     chart = accuracy_chart(readout["scenarios"], report_file(ctx, "accuracy.png"), VARIANTS)
     strips = _strips(ctx)
-    linear = [r for r in READOUTS if r[1] == "linear"]
-    relational = [r for r in READOUTS if r[1] == "relational"]
+    chosen = c.readout.pairs
+    linear = [r for r in chosen if r[1] == "linear"]
+    relational = [r for r in chosen if r[1] == "relational"]
     lines = [
         f"# Physion readout report: {c.name}",
         "",
@@ -137,25 +214,27 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "",
         "### simulated - observed",
         "",
-        comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-observed"),
+        comparison_table(readout["scenarios"], readout["pooled"], chosen, "simulated-observed"),
         "",
         "### simulated - copy-last",
         "",
-        comparison_table(readout["scenarios"], readout["pooled"], list(READOUTS), "simulated-copy-last"),
+        comparison_table(readout["scenarios"], readout["pooled"], chosen, "simulated-copy-last"),
         "",
         "## Pooled test accuracy",
         "",
         f"All {readout['pooled']['test_trials']} test trials together (each scenario's own readouts).",
         "",
-        pooled_table(readout["pooled"], list(READOUTS), VARIANTS),
+        pooled_table(readout["pooled"], chosen, VARIANTS),
         "",
         "## Linear readouts (physopt protocol, PCA dimension chosen with C by CV)",
         "",
         accuracy_table(readout["scenarios"], linear, VARIANTS),
         "",
-        "## Relational readouts (SlotFormer-style, over slots / pixel cells / objects)",
+        "## Relational readouts (SlotFormer-style pairwise, over " + " / ".join(f for f, _ in relational) + ")",
         "",
         accuracy_table(readout["scenarios"], relational, VARIANTS),
+        "",
+        *data_lines(results["data_by_stage"]),
         "",
         "## Data",
         "",

@@ -46,9 +46,13 @@ def test_per_frame_features_and_the_linear_vector():
     np.testing.assert_allclose(pair[:, 0], [8 / 16, 5 / 16, 2 / 16, FAR], rtol=1e-6)
     assert pair[:, 1].tolist() == [0, 0, 1, 0]
     vector = object_vectors(objects, bins=2)
-    assert vector.shape == (1, 2 * 18 + 2 + 8)
+    assert vector.shape == (1, 2 * 18 + 6 + 2 + 8)
     np.testing.assert_allclose(vector[0, :18], per_frame[0, :2].mean(0))  # first bin: frames 0 and 1
-    assert vector[0, -10].item() == pytest.approx(2 / 16) and vector[0, -9].item() == 1  # min distance, max contact
+    # pair summaries: min distance (2 px) and its log, contact max and share (frame 2 of 4), adjacency (never
+    # within sqrt(2) px: one empty column between them), each bin's min distance (frames 0-1: 5 px, 2-3: 2 px)
+    np.testing.assert_allclose(
+        vector[0, 36:44], [2 / 16, np.log(2 / 16), 1, 1 / 4, 0, 0, 5 / 16, 2 / 16], rtol=1e-6, atol=1e-7
+    )
     # motion: the agent got 6 px from where it was first seen (also in its last frame seen), its 4 x 4 box never
     # changed; the patient never moved
     np.testing.assert_allclose(vector[0, -8:], [6 / 16, 6 / 16, 0, 4 / 16, 0, 0, 0, 4 / 16], atol=1e-6)
@@ -76,7 +80,11 @@ def test_tokens_pooled_under_the_masks():
     np.testing.assert_allclose(pooled[0, :, 1], [[2, 3, 1 / 16]] * 4, atol=2e-3)  # the patient: token (2, 3)
     np.testing.assert_allclose(pooled[0, :, 2], [[1.5, 1.5, 1]] * 4)  # the global mean token
     np.testing.assert_allclose(pooled[0, 3, 0], [1.5, 1.5, 0], atol=1e-4)  # absent agent: global, mass 0
-    assert vdt_object_vectors(pooled, bins=2).shape == (1, 2 * 3 * 3)
+    vector = vdt_object_vectors(pooled, bins=2)
+    assert vector.shape == (1, (2 * 3 + 2) * 3)
+    np.testing.assert_allclose(vector[0, :9], pooled[0, :2].flatten(1).mean(0))  # first bin: frames 0 and 1
+    # the peaks over time: the agent got furthest right in frame 2 (cols 7-10: token col 1.75), the patient stays
+    np.testing.assert_allclose(vector[0, -6:], [2, 1.75, 1 / 16, 2, 3, 1 / 16], atol=2e-3)
     entities = vdt_object_entities(pooled)
     assert entities.shape == (1, 4, 3, 6) and entities[0, 0, :, 3:].tolist() == torch.eye(3).tolist()
 
@@ -88,3 +96,11 @@ def test_copy_last_repeats_the_last_observed_frame_and_keys():
     assert feature_key("vdt", "linear", "copy-last") == "vdt_copy-last"
     assert feature_key("objects", "relational", "full") == "objects_entities_full"
     assert feature_key("objects", "linear", "full") == "objects_full"
+
+
+def test_adjacency_needs_touching_pixels_and_contact_allows_one_between():
+    x = video()
+    x[0, 2, :, 8:12, 7:12] = torch.tensor(AGENT_RED).view(3, 1, 1) * 2 - 1  # frame 2: the agent reaches col 11
+    vector = object_vectors(find_objects(x), bins=2)
+    pair = vector[0, 36:42].tolist()
+    assert pair[0] == pytest.approx(1 / 16) and pair[2:] == [1, 0.25, 1, 0.25]  # 1 px apart: both fire, frame 2

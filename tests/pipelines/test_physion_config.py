@@ -45,6 +45,12 @@ def test_paper_config_is_the_papers_setting():
         ({"model": {"resolution": 34}}, "(top level)", "not divisible by patch size"),
         ({"pretrain": {"mask_weights": {"predict": 1, "teleport": 1}}}, "pretrain.mask_weights", "teleport"),
         ({"rollout": {"sampler": {"steps": 333}}}, "(top level)", "rollout.sampler"),
+        (
+            {"readout": {"readouts": ["objects/linear", "slots/linear"]}},
+            "readout.readouts",
+            "unknown: ['slots/linear']",
+        ),
+        ({"readout": {"readouts": []}}, "readout.readouts", "distinct readouts"),
     ],
 )
 def test_invalid_configs_name_the_key(raw, key, words):
@@ -84,3 +90,12 @@ def test_protocol_groups():
     assert abo.pretraining_groups(names)["all-but-Drop"] == ["Collide", "Roll"]
     assert abo.group_of("Drop") == "all-but-Drop"
     assert validate_config({}, PhysionRunConfig).group_of("Roll") == "all"
+
+
+def test_default_readouts_leave_the_slots_out():
+    """The slots bind no object (docs/design.md §4): a run fits and extracts them only when its readouts ask."""
+    default = validate_config({}, PhysionRunConfig).readout
+    assert ("slots", "relational") not in default.pairs and ("objects", "linear") in default.pairs
+    assert len(default.pairs) == 7
+    chosen = validate_config({"readout": {"readouts": ["slots/relational", "objects/linear"]}}, PhysionRunConfig)
+    assert chosen.readout.pairs == [("objects", "linear"), ("slots", "relational")]  # READOUTS' order

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from pipelines.config.loading import validate_config
-from pipelines.config.physion_run import STAGES, PhysionRunConfig
+from pipelines.config.physion_run import READOUTS, STAGES, PhysionRunConfig
 from pipelines.stages.context import RunContext, StageConflictError
 from pipelines.stages.runner import run_pipeline, run_stage
 
@@ -41,7 +41,12 @@ def tiny_config(**updates) -> dict:
         "pretrain": {"steps": 6, "batch_size": 4, "checkpoint_every": 3, "preview_every": 3, "log_every": 1},
         "rollout": {"sampler": {"steps": 4}, "chunk_size": 4},
         "extract": {"pixel_resolution": 8, "slots": {"steps": 5, "train_clips": 4, "slot_dim": 8}},
-        "readout": {"cv_folds": 2, "bootstrap": 200, "relational": {"epochs": 3, "hidden": 8, "min_steps": 10}},
+        "readout": {
+            "cv_folds": 2,
+            "bootstrap": 200,
+            "relational": {"epochs": 3, "hidden": 8, "min_steps": 10},
+            "readouts": [f"{family}/{kind}" for family, kind in READOUTS],  # the slots too (not in the default)
+        },
         "report": {"strips": 1},
     }
     for key, value in updates.items():
@@ -85,8 +90,8 @@ def test_every_artifact(finished_run):
         for variant in ("observed", "simulated", "copy-last", "full"):
             assert f[f"vdt_{variant}"].shape == (6, 4 * 2 * 2 * 64)  # time bins x 2x2 grid x width
             assert f[f"pixels_{variant}"].shape == (6, 4 * 3 * 8 * 8)
-            assert f[f"objects_{variant}"].shape == (6, 4 * 18 + 2 + 8)  # bins x 18, min distance, max contact, motion
-            assert f[f"vdt-objects_{variant}"].shape == (6, 4 * 3 * 65)  # bins x 3 entities x (width + mass)
+            assert f[f"objects_{variant}"].shape == (6, 4 * 18 + 6 + 4 + 8)  # bins x 18, pair summaries, motion
+            assert f[f"vdt-objects_{variant}"].shape == (6, (4 * 3 + 2) * 65)  # bins x 3 entities + 2 peaks, x 65
         assert f["slots_observed"].shape == (6, 15, 6, 10) and f["slots_full"].shape == (6, 20, 6, 10)
         assert f["pixcells_simulated"].shape == (6, 20, 16, 14)
         assert f["objects_entities_copy-last"].shape == (6, 20, 2, 10)
