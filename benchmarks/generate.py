@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 
-from physion.generate import generate
+from physion.generation.generate_store import generate
 from physion.trial import SCENARIOS
 
 # (name, render resolution, frame stride): the quickstart today, and the store its model (32 px, offset 4) reads.

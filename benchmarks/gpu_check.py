@@ -23,10 +23,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import sync  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
+from vdt.loss_and_ema import masked_loss  # noqa: E402
 from vdt.masks import MaskGenerator  # noqa: E402
 from vdt.model import vdt_from_name  # noqa: E402
 from vdt.samplers import sample  # noqa: E402
-from vdt.training import masked_loss  # noqa: E402
 
 
 def parse() -> argparse.Namespace:

@@ -30,13 +30,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from physion.colour_objects import colour_objects  # noqa: E402
 from physion.datasets import ClipDataset, TrialDataset  # noqa: E402
-from physion.generate import generate  # noqa: E402
+from physion.generation.generate_store import generate  # noqa: E402
 from pipelines.config.loading import validate_config  # noqa: E402
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig  # noqa: E402
 from pipelines.training import load_trained, train_vdt  # noqa: E402
 from pipelines.training.checkpoints import checkpoint_path  # noqa: E402
 from vdt.diffusion import spacing_string  # noqa: E402
-from vdt.sampling import rollout  # noqa: E402
+from vdt.video_tasks import rollout  # noqa: E402
 
 SCENARIOS = ("Collide", "Dominoes", "Drop", "Roll")
 MODEL = {"size": "VDT-Ti/4", "resolution": 32, "num_frames": 8, "n_given": 4, "frame_offset": 4}

@@ -36,7 +36,7 @@ from benchmarks._common import (  # noqa: E402
 )
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
 from vdt.model import COMPILE_MODES, compile_vdt, vdt_from_name  # noqa: E402
-from vdt.sampling import complete  # noqa: E402
+from vdt.video_tasks import complete  # noqa: E402
 
 # name: (autocast dtype, compiled)
 VARIANTS = {

@@ -26,9 +26,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import count_flops, interleaved, matmul_peaks, peak_memory_mb, spread, sync  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
+from vdt.loss_and_ema import masked_loss  # noqa: E402
 from vdt.masks import MaskGenerator  # noqa: E402
 from vdt.model import COMPILE_MODES, compile_vdt, vdt_from_name  # noqa: E402
-from vdt.training import masked_loss  # noqa: E402
 
 # name: (autocast dtype, compiled, gradient checkpointing)
 VARIANTS = {

@@ -28,9 +28,9 @@ from torch.utils.data import Dataset
 from tqdm import tqdm
 
 from physion.errors import MissingLabelError, PhysionDataError
-from physion.hdf5_header import TrialHeader, UnservableRequest, open_trial_file, read_header, stored_positions
-from physion.hdf5_read import read_images
-from physion.store import TrialStore
+from physion.storage.hdf5_header import TrialHeader, UnservableRequest, open_trial_file, read_header, stored_positions
+from physion.storage.hdf5_read import read_images
+from physion.storage.store import TrialStore
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
-"""The pieces of ``physion.generate``: seeds, the trial plan, the per-trial worker, manifests, resume and shard merging.
+"""The pieces of ``physion.generation.generate_store``: seeds, the trial plan, the per-trial worker, manifests, resume and shard merging.
 
-Each module has one job; ``physion.generate.generate`` composes them.
+Each module has one job; ``physion.generation.generate_store.generate`` composes them.
 """
 
 # Bump when a change alters what the same settings produce (seed scheme, naming, retry rule); recorded in every

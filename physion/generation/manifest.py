@@ -100,7 +100,7 @@ def build_manifest(
     """The manifest document. ``records`` are ``worker.trial_record`` dicts; ``status`` is
     "in_progress" (written before any trial), "complete", or "partial" (a merge missing some shards)."""
     return {
-        "generator": "physion.generate",
+        "generator": "physion.generation.generate_store",
         "status": status,
         "written_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "settings": settings,

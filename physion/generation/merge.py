@@ -21,7 +21,7 @@ from physion.atomic import atomic_path
 from physion.errors import PhysionDataError
 from physion.generation.manifest import build_manifest, manifest_path
 from physion.generation.resume import load_manifest, settings_conflicts, store_lock
-from physion.store import TrialStore, write_json_atomic
+from physion.storage.store import TrialStore, write_json_atomic
 from physion.trial import SPLITS
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from physion.generation.plan import TrialJob
 from physion.generation.seeds import trial_seed, wanted_label
 from physion.generation.space import is_disk_full
 from physion.scenarios import load_scenario
-from physion.store import write_trial
+from physion.storage.store import write_trial
 from physion.trial import Trial, stored_count
 
 

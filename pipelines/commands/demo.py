@@ -14,16 +14,16 @@ from tqdm.auto import tqdm
 
 from physion.atomic import write_json_atomic
 from pipelines.distributed import force_cpu
-from pipelines.strips import video_strip
+from pipelines.reporting.strips import video_strip
 from pipelines.toy_videos import moving_shapes
 from pipelines.training.loop import train_step
 from pipelines.training.schedule import warmup_schedule
 from vdt.checkpoint import load_model, read_checkpoint, save_model
 from vdt.diffusion import GaussianDiffusion
+from vdt.loss_and_ema import make_ema
 from vdt.masks import MaskGenerator
 from vdt.model import VDT
-from vdt.sampling import complete
-from vdt.training import make_ema
+from vdt.video_tasks import complete
 
 NAME = "demo"
 HELP = "train a small VDT on moving-disc videos on CPU and write a prediction strip (the quickstart)"

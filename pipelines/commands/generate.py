@@ -6,7 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from physion.preview import contact_sheet, write_preview_mp4s
+from physion.storage.preview import contact_sheet, write_preview_mp4s
 from physion.trial import SPLIT_SIZES as DEFAULT_COUNTS
 from pipelines.distributed import shard_argument
 
@@ -104,10 +104,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generate_or_merge(args: argparse.Namespace) -> dict:
-    from physion.generate import generate, merge_shards
+    from physion.generation.generate_store import generate, merge_shards
 
     if args.preview and args.frame_stride != 1:
-        # physion.preview indexes frames by video frame; on a strided store it would show the wrong ones.
+        # physion.storage.preview indexes frames by video frame; on a strided store it would show the wrong ones.
         raise SystemExit("--preview needs every frame stored: it does not go with --frame-stride > 1")
     if args.merge:
         if args.shard is not None:

@@ -7,9 +7,9 @@ import logging
 from pathlib import Path
 
 from physion.errors import PhysionDataError
-from physion.import_store import import_layout, parse_split_map
-from physion.layout_scan import is_skippable
-from physion.real_layouts import SCENARIO_PER_TRIAL, TEST_VIDEO_FOLDERS
+from physion.real_data.import_store import import_layout, parse_split_map
+from physion.real_data.layout_scan import is_skippable
+from physion.real_data.layouts import SCENARIO_PER_TRIAL, TEST_VIDEO_FOLDERS
 from physion.trial import SCENARIOS
 
 NAME = "import-physion"

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from physion.inspect import format_summary, summarize_store
+from physion.storage.summary import format_summary, summarize_store
 
 NAME = "inspect"
 HELP = (

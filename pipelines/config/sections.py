@@ -184,7 +184,7 @@ class SamplerConfig(Section):
         return spacing_string(kind, self.steps)
 
     def sample_kwargs(self) -> dict:
-        """The keyword arguments of vdt.sampling.complete/rollout this section sets."""
+        """The keyword arguments of vdt.video_tasks.complete/rollout this section sets."""
         return {
             "method": self.method,
             "eta": self.eta,

@@ -6,9 +6,9 @@ sources.py       reading frames of one video (PyAV seek + decode, or Pillow per 
 frames.py        resize the shorter side, then crop (center or random)
 config.py        GenBenchConfig, the YAML schema
 builtin.py       the built-in demo dataset (generated Physion videos as MP4s)
-generation.py    load a trained VDT + latent space and generate clips under any mask, seeded per clip (vdt.sampling)
+generation.py    load a trained VDT + latent space and generate clips under any mask, seeded per clip (vdt.video_tasks)
 sharding.py      this process's clips and device under ``--shard I/N`` x ``torchrun`` (pipelines.distributed)
-sampling_io.py   conditioning inputs, mask files, MP4 / GIF writers, frame colours for the grids (pipelines.strips)
+sampling_io.py   conditioning inputs, mask files, MP4 / GIF writers, frame colours for the grids (pipelines.reporting.strips)
 feature_net.py   a TorchScript feature network (I3D for FVD) and its input convention
 frechet.py       Fréchet distance between Gaussians fitted to features
 frame_metrics.py PSNR, SSIM, MSE per frame

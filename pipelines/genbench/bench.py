@@ -31,7 +31,7 @@ from pipelines.genbench.generation import ClipGenerator, task_masks
 from pipelines.genbench.report import write_results
 from pipelines.genbench.sampling_io import frame_states
 from pipelines.genbench.video_folder import VideoFolder, stack_clips
-from pipelines.strips import video_strip
+from pipelines.reporting.strips import video_strip
 
 log = logging.getLogger(__name__)
 TRAINED_MARKER = "trained.json"  # gen-train writes {"checkpoint": path} here in RUN/train/

@@ -47,8 +47,8 @@ def ensure_physion_demo(
         if all(f.is_file() for f in files):
             return files
     # pybullet is imported here, so commands that never build the demo do not load the engine
-    from physion.generate import generate
-    from physion.store import TrialStore, read_trial
+    from physion.generation.generate_store import generate
+    from physion.storage.store import TrialStore, read_trial
 
     store_dir = root / ".store"  # hidden: the video-folder scan skips it
     log.info("generating the built-in demo videos in %s (%s)", root, settings)

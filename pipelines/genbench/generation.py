@@ -20,7 +20,7 @@ from vdt.autoencoders.base import LatentSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import check_mask, task_mask
 from vdt.model import VDT
-from vdt.sampling import complete
+from vdt.video_tasks import complete
 
 log = logging.getLogger(__name__)
 

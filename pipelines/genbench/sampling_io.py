@@ -1,5 +1,5 @@
 """Files around sampling: conditioning clips from a video or frame folder, user mask files, and the writers
-(one MP4 and one GIF per clip; the PNG grid is ``pipelines.strips.video_strip`` with ``frame_states`` colours).
+(one MP4 and one GIF per clip; the PNG grid is ``pipelines.reporting.strips.video_strip`` with ``frame_states`` colours).
 
 Clips are (T, 3, H, W) in [-1, 1]; masks (T, h, w) in latent space, 1 = generate, 0 = given.
 """
@@ -16,7 +16,7 @@ from physion.atomic import atomic_path
 from physion.video_io import write_video
 from pipelines.genbench.frames import fit_frames
 from pipelines.genbench.sources import open_source
-from pipelines.strips import GENERATED, GIVEN, PARTIAL, to_uint8
+from pipelines.reporting.strips import GENERATED, GIVEN, PARTIAL, to_uint8
 
 # ------------------------------------------------------------------------------------------------ inputs
 

@@ -4,7 +4,7 @@ v1.5 (physion_evaluator/train_readout.py): ONE logistic regression fitted on the
 together -- StandardScaler + LogisticRegression(max_iter 20000, l2), C from [1e-6, 1e-5, 0.01, 0.1, 1, 5, 10, 20]
 by GridSearchCV with StratifiedKFold(5, shuffle, random_state 42), accuracy scoring, no rebalancing, features
 flattened and cast to float16 -- then scored on each scenario's test rows; the benchmark figure is the plain mean
-of the per-scenario accuracies. Ours (pipelines.readout.linear): one readout per scenario, fitted on that
+of the per-scenario accuracies. Ours (pipelines.readout_models.linear): one readout per scenario, fitted on that
 scenario's train rows only (50/50 undersampled, our C grid and PCA search), scored the same way.
 """
 
@@ -22,8 +22,8 @@ from sklearn.preprocessing import StandardScaler
 
 from pipelines.config.physion_run import ReadoutConfig, V15Config
 from pipelines.physion_v15.interchange import HarnessSplit
-from pipelines.readout.linear import check_training_data, fit_linear_readout
-from pipelines.readout.metrics import accuracy_ci, roc_auc
+from pipelines.readout_models.linear import check_training_data, fit_linear_readout
+from pipelines.readout_models.metrics import accuracy_ci, roc_auc
 
 
 def _inputs(split: HarnessSplit, float16: bool) -> np.ndarray:

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from physion.atomic import write_json_atomic
 from physion.datasets import TrialDataset
 from physion.errors import PhysionDataError
-from physion.hdf5_header import read_header
+from physion.storage.hdf5_header import read_header
 from pipelines.config.loading import section_hash
 from pipelines.config.physion_run import PhysionRunConfig
 from pipelines.physion_v15.adapter import VDTFeatureExtractor

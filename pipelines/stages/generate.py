@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from physion.datasets import check_serves
 from physion.errors import PhysionDataError
-from physion.hdf5_read import verify_trial
-from physion.store import TrialStore, read_header
+from physion.storage.hdf5_read import verify_trial
+from physion.storage.store import TrialStore, read_header
 from physion.trial import SPLITS
 from pipelines.stages.context import RunContext
 
@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 def run(ctx: RunContext) -> dict[str, Any]:
     data, model = ctx.config.data, ctx.config.model
     if data.source == "generate":
-        from physion.generate import generate  # the physics engine loads only when trials are generated
+        from physion.generation.generate_store import (
+            generate,  # the physics engine loads only when trials are generated
+        )
 
         try:
             resolution, stride = data.generation(model)

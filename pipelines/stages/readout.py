@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 
 from physion.atomic import write_json_atomic
 from pipelines.config.physion_run import VARIANTS, ReadoutConfig
-from pipelines.readout.linear import fit_linear_readout
-from pipelines.readout.metrics import accuracy_ci, paired_difference_ci, roc_auc
-from pipelines.readout.relational import fit_relational_readout, split_validation
+from pipelines.readout_models.linear import fit_linear_readout
+from pipelines.readout_models.metrics import accuracy_ci, paired_difference_ci, roc_auc
+from pipelines.readout_models.relational import fit_relational_readout, split_validation
 from pipelines.stages.context import RunContext
 from pipelines.stages.layout import feature_key, features_file, predictions_file, readout_results
 

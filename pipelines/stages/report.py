@@ -16,12 +16,19 @@ import yaml
 from physion.atomic import atomic_path, write_json_atomic
 from pipelines.config.loading import dump_config
 from pipelines.config.physion_run import VARIANTS
-from pipelines.report_plots import accuracy_chart
-from pipelines.report_tables import PRIMARY, accuracy_table, comparison_table, headline, pooled_table, reference_section
+from pipelines.reporting.plots import accuracy_chart
+from pipelines.reporting.strips import video_strip
+from pipelines.reporting.tables import (
+    PRIMARY,
+    accuracy_table,
+    comparison_table,
+    headline,
+    pooled_table,
+    reference_section,
+)
 from pipelines.stages import trials as trial_sets
 from pipelines.stages.context import RunContext
 from pipelines.stages.layout import load_predictions, readout_results, report_file, strip_file
-from pipelines.strips import video_strip
 from pipelines.training import load_trained
 
 log = logging.getLogger(__name__)

@@ -20,7 +20,7 @@ from pipelines.stages.layout import rollout_chunk, rollout_chunks
 from pipelines.training import TrainedVDT, load_trained
 from vdt.io import save_atomic
 from vdt.model import compile_vdt
-from vdt.sampling import rollout as vdt_rollout
+from vdt.video_tasks import rollout as vdt_rollout
 
 log = logging.getLogger(__name__)
 

@@ -155,7 +155,7 @@ def check_scenarios(ctx: RunContext, source: str = "config") -> None:
     """ConfigError naming ``data.scenarios`` for a name or plugin spec that loads no scenario (this imports the
     plugins, as generating does), or, with ``source: store``, a scenario the store does not hold."""
     from physion.scenarios import ScenarioLoadError
-    from physion.store import TrialStore
+    from physion.storage.store import TrialStore
     from pipelines.config.loading import ConfigError
 
     if ctx.config.data.source == "generate":

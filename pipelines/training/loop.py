@@ -37,12 +37,12 @@ from pipelines.training.model_factory import (
 )
 from pipelines.training.previews import write_preview
 from pipelines.training.schedule import warmup_schedule
-from vdt.autoencoder import NormalizedSpace
+from vdt.autoencoders import NormalizedSpace
 from vdt.checkpoint import read_checkpoint, save_model
 from vdt.diffusion import GaussianDiffusion
+from vdt.loss_and_ema import StepResult, make_ema, masked_loss, update_ema
 from vdt.masks import TASKS, MaskGenerator
 from vdt.model import compile_vdt
-from vdt.training import StepResult, make_ema, masked_loss, update_ema
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import torch
 
 from pipelines.config.loading import ConfigError
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
-from vdt.autoencoder import LatentSpace, NormalizedSpace, build_latent_space
+from vdt.autoencoders import LatentSpace, NormalizedSpace, build_latent_space
 from vdt.checkpoint import load_weights, model_from_checkpoint, read_checkpoint
 from vdt.diffusion import GaussianDiffusion
 from vdt.io import save_atomic

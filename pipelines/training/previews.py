@@ -6,11 +6,11 @@ from pathlib import Path
 
 import torch
 
-from pipelines.strips import video_strip
-from vdt.autoencoder import LatentSpace
+from pipelines.reporting.strips import video_strip
+from vdt.autoencoders import LatentSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.model import VDT
-from vdt.sampling import complete
+from vdt.video_tasks import complete
 
 
 def write_preview(

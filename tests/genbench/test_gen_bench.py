@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-import physion.generate
+import physion.generation.generate_store
 from pipelines.cli import main
 from pipelines.config.loading import load_config
 from pipelines.genbench.builtin import MARKER, ensure_physion_demo
@@ -78,7 +78,7 @@ def test_builtin_dataset_is_made_once(demo_root, monkeypatch):
     def no_generation(*args, **kwargs):
         raise AssertionError("the built-in dataset was generated again")
 
-    monkeypatch.setattr(physion.generate, "generate", no_generation)
+    monkeypatch.setattr(physion.generation.generate_store, "generate", no_generation)
     assert len(ensure_physion_demo(demo_root, progress=False)) == 24
     with pytest.raises(ValueError, match="other settings"):
         ensure_physion_demo(demo_root, {"num_frames": 50}, progress=False)

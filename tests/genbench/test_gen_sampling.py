@@ -25,7 +25,7 @@ from pipelines.genbench.sampling_io import (
     write_clip_mp4,
 )
 from pipelines.genbench.sharding import placement
-from pipelines.strips import video_strip
+from pipelines.reporting.strips import video_strip
 from vdt.autoencoders.pixels import PixelSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import TASKS

@@ -21,8 +21,8 @@ from physion.colour_objects import (
 )
 from physion.datasets import to_model_frames
 from physion.engine.palette import AGENT_RED, FLOOR_COLORS, PATIENT_YELLOW
-from physion.generate import generate
-from physion.store import TrialStore, read_trial
+from physion.generation.generate_store import generate
+from physion.storage.store import TrialStore, read_trial
 from physion.trial import SCENARIOS
 
 RES, FRAMES, MODEL_RES = 64, 50, 32

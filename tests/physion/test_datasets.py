@@ -12,8 +12,8 @@ from torch.utils.data import DataLoader
 
 from physion.datasets import ClipDataset, TrialDataset, to_model_frames
 from physion.errors import CorruptTrialError, MissingLabelError, PhysionDataError
-from physion.hdf5_header import UnservableRequest
-from physion.store import TrialStore, write_trial
+from physion.storage.hdf5_header import UnservableRequest
+from physion.storage.store import TrialStore, write_trial
 from physion.trial import Trial
 
 T, SIZE = 40, 8

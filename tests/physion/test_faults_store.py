@@ -18,7 +18,7 @@ import physion.generation.worker
 from physion.errors import CorruptTrialError, FolderLockedError
 from physion.generation.resume import store_lock
 from physion.scenarios import ScenarioLoadError, load_scenario
-from physion.store import read_trial, write_trial
+from physion.storage.store import read_trial, write_trial
 from pipelines.cli import main as cli_main
 
 DAMAGED = r"(damaged HDF5 content at [\w/]+: .*|frames/\d{4}/images/_img is not a decodable image: .*)"

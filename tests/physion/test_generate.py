@@ -14,13 +14,13 @@ import pytest
 from PIL import Image
 
 from physion.errors import PhysionDataError, RejectedTrial
-from physion.generate import generate, merge_shards
 from physion.generation import worker
+from physion.generation.generate_store import generate, merge_shards
 from physion.generation.plan import TrialJob, parse_shard, plan_trials, trial_name
 from physion.generation.resume import store_lock
 from physion.generation.seeds import trial_seed, wanted_label
-from physion.preview import CAPTION_HEIGHT, GAP, contact_sheet, write_preview_mp4s
-from physion.store import TrialStore, read_header, read_trial
+from physion.storage.preview import CAPTION_HEIGHT, GAP, contact_sheet, write_preview_mp4s
+from physion.storage.store import TrialStore, read_header, read_trial
 from physion.trial import OBSERVED_FRAMES, SCENARIOS, SPLITS
 from physion.video_io import read_video
 from pipelines.cli import main as cli_main

@@ -10,12 +10,12 @@ import pytest
 from layout_fixtures import grey_levels, video
 
 from physion.errors import CorruptTrialError, MissingLabelError, PhysionDataError
-from physion.import_store import import_layout
-from physion.label_files import read_v15_labels
-from physion.physion_v15_buggy import BUGGY_TEST_STIMULI
-from physion.real_layouts import detect_layout, scan_layout
-from physion.scenario_names import v15_scenarios_in_name
-from physion.store import TrialStore, read_trial
+from physion.real_data.import_store import import_layout
+from physion.real_data.label_files import read_v15_labels
+from physion.real_data.layouts import detect_layout, scan_layout
+from physion.real_data.physion_v15_buggy import BUGGY_TEST_STIMULI
+from physion.real_data.scenario_names import v15_scenarios_in_name
+from physion.storage.store import TrialStore, read_trial
 from pipelines.cli import main as cli_main
 
 FRAMES = 6

@@ -12,11 +12,11 @@ import pytest
 from layout_fixtures import FRAMES, grey_levels, video, write_tdw
 
 from physion.errors import CorruptTrialError, MissingLabelError, PhysionDataError
-from physion.import_store import import_layout, parse_split_map
-from physion.label_files import read_label_csv, read_name_list, stimulus_name_from_file
-from physion.real_layouts import detect_layout, iter_trials, scan_layout
-from physion.scenario_names import scenario_from_stimulus_name
-from physion.store import TrialStore, read_trial
+from physion.real_data.import_store import import_layout, parse_split_map
+from physion.real_data.label_files import read_label_csv, read_name_list, stimulus_name_from_file
+from physion.real_data.layouts import detect_layout, iter_trials, scan_layout
+from physion.real_data.scenario_names import scenario_from_stimulus_name
+from physion.storage.store import TrialStore, read_trial
 from physion.trial import SCENARIOS
 from physion.video_io import read_video, write_video
 from pipelines.cli import main as cli_main

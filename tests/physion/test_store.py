@@ -12,14 +12,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import physion.hdf5_write
+import physion.storage.hdf5_write
 from physion.errors import CorruptTrialError, PhysionDataError
-from physion.hdf5_header import UnservableRequest, open_trial_file
-from physion.hdf5_layout import segmentation_colors
-from physion.hdf5_read import read_frames
-from physion.inspect import format_summary, summarize_store
-from physion.masks_rle import decode_mask, decode_segmentation, encode_mask, encode_segmentation
-from physion.store import TrialStore, read_header, read_trial, write_json_atomic, write_trial
+from physion.storage.hdf5_header import UnservableRequest, open_trial_file
+from physion.storage.hdf5_layout import segmentation_colors
+from physion.storage.hdf5_read import read_frames
+from physion.storage.masks_rle import decode_mask, decode_segmentation, encode_mask, encode_segmentation
+from physion.storage.store import TrialStore, read_header, read_trial, write_json_atomic, write_trial
+from physion.storage.summary import format_summary, summarize_store
 from physion.trial import OBSERVED_FRAMES, Trial
 from pipelines.cli import main as cli_main
 
@@ -369,7 +369,7 @@ def test_exception_mid_write_leaves_no_partial_file(tmp_path, monkeypatch):
     write_trial(path, make_trial(contact_from=2))
     before = path.read_bytes()
     calls = {"n": 0}
-    real_encode = physion.hdf5_write.encode_png
+    real_encode = physion.storage.hdf5_write.encode_png
 
     def failing_encode(image):
         calls["n"] += 1
@@ -377,7 +377,7 @@ def test_exception_mid_write_leaves_no_partial_file(tmp_path, monkeypatch):
             raise RuntimeError("disk full (simulated)")
         return real_encode(image)
 
-    monkeypatch.setattr(physion.hdf5_write, "encode_png", failing_encode)
+    monkeypatch.setattr(physion.storage.hdf5_write, "encode_png", failing_encode)
     with pytest.raises(RuntimeError, match="simulated"):
         write_trial(path, make_trial(contact_from=9))
     assert [p.name for p in tmp_path.iterdir()] == ["t.hdf5"]  # no temporary left behind

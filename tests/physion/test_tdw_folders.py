@@ -10,11 +10,11 @@ import pytest
 from layout_fixtures import grey_levels, video, write_tdw
 
 from physion.errors import CorruptTrialError, MissingLabelError, PhysionDataError
-from physion.import_store import import_layout
-from physion.label_files import decode_stimulus_name
-from physion.real_layouts import detect_layout, scan_layout
-from physion.scenario_names import scenario_from_controller
-from physion.store import TrialStore, read_trial
+from physion.real_data.import_store import import_layout
+from physion.real_data.label_files import decode_stimulus_name
+from physion.real_data.layouts import detect_layout, scan_layout
+from physion.real_data.scenario_names import scenario_from_controller
+from physion.storage.store import TrialStore, read_trial
 from pipelines.cli import main as cli_main
 
 FRAMES = 6

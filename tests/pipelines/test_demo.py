@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from pipelines.cli import build_parser, main
-from pipelines.strips import video_strip
+from pipelines.reporting.strips import video_strip
 from vdt.checkpoint import read_checkpoint
 
 

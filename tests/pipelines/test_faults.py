@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from physion.store import write_trial
+from physion.storage.store import write_trial
 from physion.trial import Trial
 from pipelines.cli import main
 from vdt.checkpoint import save_model

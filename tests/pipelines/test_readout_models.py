@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from pipelines.readout import (
+from pipelines.readout_models import (
     RelationalReadout,
     accuracy_ci,
     fit_linear_readout,
@@ -16,8 +16,8 @@ from pipelines.readout import (
     roc_auc,
     split_validation,
 )
-from pipelines.readout.linear import reduction_candidates, undersample_indices
-from pipelines.readout.relational import best_threshold
+from pipelines.readout_models.linear import reduction_candidates, undersample_indices
+from pipelines.readout_models.relational import best_threshold
 
 
 def gaussian_blobs(n_pos, n_neg, f=5, sep=3.0, seed=0):
@@ -294,7 +294,7 @@ def test_relational_ties_go_to_the_lower_validation_loss(relational_data, relati
 
 
 def test_schedule_sizes_batches_to_the_data():
-    from pipelines.readout.relational import schedule
+    from pipelines.readout_models.relational import schedule
 
     assert schedule(26, 64, 30, 400) == (7, 100)  # 4 steps per epoch, stretched to 400 steps
     assert schedule(1000, 64, 30, 400) == (64, 30)  # plenty of data: the configured batch and epochs

@@ -9,7 +9,7 @@ from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from pipelines.toy_videos import moving_shapes
 from pipelines.training import load_trained, train_vdt
 from pipelines.training.loop import ema_decay_at
-from vdt.autoencoder import NormalizedSpace
+from vdt.autoencoders import NormalizedSpace
 from vdt.checkpoint import read_checkpoint
 
 MODEL = ModelConfig(size="VDT-Nano/2", resolution=8, num_frames=4, n_given=2)

@@ -51,7 +51,7 @@ def mixed_config(store: Path) -> dict:
 @pytest.fixture(scope="module")
 def readout_store(tmp_path_factory):
     """A store with readout and test trials only, standing in for an imported real one."""
-    from physion.generate import generate
+    from physion.generation.generate_store import generate
 
     store = tmp_path_factory.mktemp("real") / "store"
     generate(

@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from physion.datasets import TrialDataset
-from physion.hdf5_header import read_header
+from physion.storage.hdf5_header import read_header
 from pipelines.cli import describe_error
 from pipelines.commands import v15_eval, v15_export, v15_readout
 from pipelines.physion_v15.adapter import VDTFeatureExtractor

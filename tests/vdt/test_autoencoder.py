@@ -7,7 +7,7 @@ import time
 import pytest
 import torch
 
-from vdt.autoencoder import (
+from vdt.autoencoders import (
     SD_SCALE,
     ConvVAE,
     ConvVAEConfig,

@@ -9,10 +9,10 @@ from pipelines.toy_videos import moving_shapes
 from pipelines.training.loop import train_step
 from pipelines.training.schedule import warmup_schedule
 from vdt.diffusion import GaussianDiffusion
+from vdt.loss_and_ema import make_ema
 from vdt.masks import MaskGenerator
 from vdt.model import VDT
-from vdt.sampling import complete
-from vdt.training import make_ema
+from vdt.video_tasks import complete
 
 SIZE, FRAMES, GIVEN, STEPS = 8, 4, 2, 2000
 

@@ -6,7 +6,7 @@ import torch
 from vdt.checkpoint import CheckpointMismatchError, load_model, save_model
 from vdt.diffusion import GaussianDiffusion
 from vdt.model import VDT
-from vdt.sampling import complete, rollout
+from vdt.video_tasks import complete, rollout
 
 
 def small_model(frames=6, seed=0):

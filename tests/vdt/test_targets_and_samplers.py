@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from vdt.autoencoder import NormalizedSpace, PixelSpace
+from vdt.autoencoders import NormalizedSpace, PixelSpace
 from vdt.diffusion import GaussianDiffusion, space_timesteps
 from vdt.masks import MaskGenerator, nearest_given_prior
 from vdt.samplers import SAMPLERS, sample

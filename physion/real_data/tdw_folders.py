@@ -20,10 +20,10 @@ import re
 from pathlib import Path
 
 from physion.errors import CorruptTrialError, MissingLabelError, PhysionDataError
-from physion.hdf5_header import read_header
-from physion.label_files import decode_stimulus_name, read_metadata_list
-from physion.layout_scan import ScanContext, Video, optional_bool, source_split_of
-from physion.scenario_names import scenario_from_controller, scenario_from_stimulus_name
+from physion.real_data.label_files import decode_stimulus_name, read_metadata_list
+from physion.real_data.layout_scan import ScanContext, Video, optional_bool, source_split_of
+from physion.real_data.scenario_names import scenario_from_controller, scenario_from_stimulus_name
+from physion.storage.hdf5_header import read_header
 from physion.trial import SCENARIOS
 
 IMG_VIDEO = re.compile(r"^(?P<index>\d+)_img\.mp4$")

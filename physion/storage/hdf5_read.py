@@ -12,9 +12,9 @@ import h5py
 import numpy as np
 
 from physion.errors import CorruptTrialError
-from physion.hdf5_header import TrialHeader, UnservableRequest, find_damage, open_trial_file, read_header
-from physion.hdf5_layout import ID_KEYS, colors_to_segmentation, decode_image
-from physion.masks_rle import decode_segmentation
+from physion.storage.hdf5_header import TrialHeader, UnservableRequest, find_damage, open_trial_file, read_header
+from physion.storage.hdf5_layout import ID_KEYS, colors_to_segmentation, decode_image
+from physion.storage.masks_rle import decode_segmentation
 from physion.trial import Trial, stored_count
 
 __all__ = [

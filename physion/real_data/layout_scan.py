@@ -1,6 +1,6 @@
 """What a layout scan finds, and the shared rules of a scan: label joins, split mapping, skipping bad input.
 
-Used by ``physion.real_layouts`` and the layout modules; a ``LayoutScan`` lists ``TrialSource``s (one per
+Used by ``physion.real_data.layouts`` and the layout modules; a ``LayoutScan`` lists ``TrialSource``s (one per
 trial, not yet decoded), the input it skipped (with ``skip_bad``), the names it excluded and the trials a
 tdw_physics metadata.json marks invalid. Errors raised through ``ScanContext.bad`` carry ``skippable = True``:
 ``--skip-bad`` would have skipped them, so only they get that hint.
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from physion.errors import MissingLabelError, PhysionDataError
-from physion.scenario_names import scenario_from_stimulus_name
+from physion.real_data.scenario_names import scenario_from_stimulus_name
 from physion.trial import SPLITS
 
 SKIPPABLE = "skippable"  # attribute set on errors that skip_bad would have recorded instead of raising

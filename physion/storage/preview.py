@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from physion.atomic import atomic_path
-from physion.store import TrialStore, read_header, read_trial
+from physion.storage.store import TrialStore, read_header, read_trial
 from physion.trial import OBSERVED_FRAMES, SPLITS, Trial
 from physion.video_io import write_video
 

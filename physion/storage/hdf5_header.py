@@ -1,4 +1,4 @@
-"""The header of a trial HDF5 file (ours or real tdw_physics; layout in ``physion.store``'s docstring).
+"""The header of a trial HDF5 file (ours or real tdw_physics; layout in ``physion.storage.store``'s docstring).
 
 ``read_header`` reads everything but pixels and per-frame states: names, labels, objects, frame keys and
 size (from the first image's header). It is cheap for our files (one read for the per-frame labels), so
@@ -17,8 +17,8 @@ import h5py
 import numpy as np
 
 from physion.errors import CorruptTrialError, PhysionDataError
-from physion.hdf5_layout import CONTACT_LABEL, IMAGE_KEYS, image_size
-from physion.scenario_names import scenario_from_stimulus_name
+from physion.real_data.scenario_names import scenario_from_stimulus_name
+from physion.storage.hdf5_layout import CONTACT_LABEL, IMAGE_KEYS, image_size
 from physion.trial import FPS, SCENARIOS, SPLITS, Trial, stored_count
 
 

@@ -1,4 +1,4 @@
-"""Key names and small codecs shared by the trial HDF5 writer and reader (the layout is documented in ``physion.store``)."""
+"""Key names and small codecs shared by the trial HDF5 writer and reader (the layout is documented in ``physion.storage.store``)."""
 
 from __future__ import annotations
 

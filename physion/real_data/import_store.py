@@ -1,9 +1,9 @@
-"""Convert a real Physion layout (or any folder ``physion.real_layouts`` reads) into our trial store.
+"""Convert a real Physion layout (or any folder ``physion.real_data.layouts`` reads) into our trial store.
 
 Writes ``OUT/<split>/<Scenario>/<name>.hdf5`` per trial, rebuilds the touched ``metadata.json`` files and
 writes ``OUT/import_log.json``: what was imported, skipped (with reasons), excluded (glitchy lists) and left out
 as invalid (tdw_physics ``is_trial_valid: false``). Errors that ``skip_bad`` would have skipped are marked
-(``physion.layout_scan.is_skippable``).
+(``physion.real_data.layout_scan.is_skippable``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from tqdm import tqdm
 
 from physion.atomic import write_json_atomic
 from physion.errors import PhysionDataError
-from physion.inspect import IMPORT_LOG
-from physion.label_files import read_name_list
-from physion.layout_scan import mark_skippable
-from physion.real_layouts import LayoutScan, TrialSource, load_trial, scan_layout
-from physion.store import TrialStore, write_trial
+from physion.real_data.label_files import read_name_list
+from physion.real_data.layout_scan import mark_skippable
+from physion.real_data.layouts import LayoutScan, TrialSource, load_trial, scan_layout
+from physion.storage.store import TrialStore, write_trial
+from physion.storage.summary import IMPORT_LOG
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def import_layout(
     ``max_trials`` keeps at most that many trials per split and scenario (the first by name). Trials already
     in the store are kept unless ``overwrite``. Bad input raises PhysionDataError naming the file unless
     ``skip_bad``, in which case it is listed in the log. Even a failed import rebuilds the metadata of what it wrote.
-    ``scenario`` and ``keep_invalid`` are as for ``physion.real_layouts.scan_layout``.
+    ``scenario`` and ``keep_invalid`` are as for ``physion.real_data.layouts.scan_layout``.
     """
     src, out = Path(src), Path(out)
     exclude = read_name_list(exclude_list) if exclude_list else set()

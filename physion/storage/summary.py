@@ -11,9 +11,9 @@ import numpy as np
 from tqdm import tqdm
 
 from physion.errors import PhysionDataError
-from physion.hdf5_header import read_header
-from physion.hdf5_read import verify_trial
-from physion.store import TrialStore
+from physion.storage.hdf5_header import read_header
+from physion.storage.hdf5_read import verify_trial
+from physion.storage.store import TrialStore
 from physion.trial import OBSERVED_FRAMES
 
 IMPORT_LOG = "import_log.json"

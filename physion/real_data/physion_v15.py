@@ -4,7 +4,7 @@ Each split folder holds ``all_video_labels.json``: ``{video stem: {"label": ...,
 (5608 train and 1035 test videos in the full set). The trial name is the video stem (the harness keys its labels
 and feature files by it). The scenario is the one v1.5 substring the stem holds (``collision`` unless ``roll``,
 ``drop``, ``towers``, ``link``, ``roll``, ``contain``, ``dominoes``; no Drape). The harness's fixed list of buggy
-test stimuli (``physion.physion_v15_buggy``) is left out of ``test`` and listed.
+test stimuli (``physion.real_data.physion_v15_buggy``) is left out of ``test`` and listed.
 
 Splits: v1.5 fits its readout on the train set's features and scores it on the test set, so ``train`` maps to
 our ``readout`` split and ``test`` to ``test`` by default; ``--split-map train=training`` imports the train set
@@ -20,10 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from physion.errors import MissingLabelError
-from physion.label_files import read_v15_labels
-from physion.layout_scan import ScanContext, Video
-from physion.physion_v15_buggy import BUGGY_TEST_STIMULI
-from physion.scenario_names import v15_scenarios_in_name
+from physion.real_data.label_files import read_v15_labels
+from physion.real_data.layout_scan import ScanContext, Video
+from physion.real_data.physion_v15_buggy import BUGGY_TEST_STIMULI
+from physion.real_data.scenario_names import v15_scenarios_in_name
 from physion.trial import SCENARIOS
 
 MP4_FOLDER = "physion_mp4s"
@@ -73,7 +73,7 @@ def scan_v15(root: Path, ctx: ScanContext) -> None:
         if buggy:
             ctx.scan.notes.append(
                 f"{folder}: left out {len(excluded)} of physion_evaluator's {len(buggy)} buggy test "
-                "stimuli (physion/physion_v15_buggy.py)"
+                "stimuli (physion/real_data/physion_v15_buggy.py)"
             )
         rows = {stem: label for stem, (label, _) in table.items() if stem not in left_out | buggy}
         firsts = {stem: frame for stem, (label, frame) in table.items() if label}

@@ -6,14 +6,14 @@ Layouts (``detect_layout``):
   physion-test-mp4s   ROOT/{Scenario}/{maps,mp4s,mp4s-redyellow}/ + ROOT/{Scenario}/labels.csv or ROOT/labels.csv;
                       models see ``mp4s-redyellow`` (agent red, patient yellow)
   physion-v1.5        ROOT[/physion_mp4s]/{train,test}/*.mp4 + all_video_labels.json per folder
-                      (``physion.physion_v15``: train -> readout, test -> test by default; buggy test stimuli left out)
+                      (``physion.real_data.physion_v15``: train -> readout, test -> test by default; buggy test stimuli left out)
   tdw-output          ROOT[/**]/NNNN_img.mp4 + metadata.json: tdw_physics controller output, ``0000.hdf5`` siblings
-                      read when present (``physion.tdw_folders``)
+                      read when present (``physion.real_data.tdw_folders``)
   mp4-folder          ROOT/*.mp4 + ROOT/metadata.json (or ROOT/labels.csv)
   hdf5                ROOT/**/*.hdf5 (tdw_physics or ours), labels inside each file, metadata.json beside them
                       cross-checked when present
 
-The scenario comes from the folder (label CSVs mix scenarios; see ``physion.scenario_names`` for how names
+The scenario comes from the folder (label CSVs mix scenarios; see ``physion.real_data.scenario_names`` for how names
 encode it); ``scenario`` forces one where a layout tells it per trial (physion-v1.5, tdw-output, mp4-folder). The split comes from the layout (training / readout / test), else from a parent folder named
 after a split, else from the ``split_map`` entry for the folder's name (``"*"`` = any). A label row naming no
 video, a video of a readout/test split with no label, or an unreadable file is an error naming the file,
@@ -31,14 +31,19 @@ from typing import Iterable, Iterator
 from tqdm import tqdm
 
 from physion.errors import MissingLabelError, PhysionDataError
-from physion.hdf5_header import read_header
-from physion.hdf5_read import read_trial
-from physion.hdf5_write import validate_trial
-from physion.label_files import decode_stimulus_name, read_label_csv, read_metadata_labels, stimulus_name_from_file
-from physion.layout_scan import LayoutScan, ScanContext, TrialSource, Video, optional_bool, source_split_of
-from physion.physion_v15 import scan_v15, v15_base
-from physion.scenario_names import scenario_from_stimulus_name
-from physion.tdw_folders import find_tdw_folders, scan_tdw_folders
+from physion.real_data.label_files import (
+    decode_stimulus_name,
+    read_label_csv,
+    read_metadata_labels,
+    stimulus_name_from_file,
+)
+from physion.real_data.layout_scan import LayoutScan, ScanContext, TrialSource, Video, optional_bool, source_split_of
+from physion.real_data.physion_v15 import scan_v15, v15_base
+from physion.real_data.scenario_names import scenario_from_stimulus_name
+from physion.real_data.tdw_folders import find_tdw_folders, scan_tdw_folders
+from physion.storage.hdf5_header import read_header
+from physion.storage.hdf5_read import read_trial
+from physion.storage.hdf5_write import validate_trial
 from physion.trial import SCENARIOS, Trial
 from physion.video_io import read_video
 
@@ -65,7 +70,7 @@ def detect_layout(root: str | Path) -> str:
         return "mp4-folder"
     if any(p for p in root.rglob("*.hdf5") if not p.name.startswith(".")):
         return "hdf5"
-    raise PhysionDataError(root, f"not a known Physion layout ({', '.join(LAYOUTS)}); see physion.real_layouts")
+    raise PhysionDataError(root, f"not a known Physion layout ({', '.join(LAYOUTS)}); see physion.real_data.layouts")
 
 
 def scan_layout(

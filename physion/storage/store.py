@@ -52,9 +52,9 @@ from tqdm import tqdm
 
 from physion.atomic import write_json_atomic
 from physion.errors import PhysionDataError
-from physion.hdf5_header import read_header
-from physion.hdf5_read import read_trial
-from physion.hdf5_write import write_trial
+from physion.storage.hdf5_header import read_header
+from physion.storage.hdf5_read import read_trial
+from physion.storage.hdf5_write import write_trial
 from physion.trial import SCENARIOS, SPLITS
 
 __all__ = ["write_trial", "read_trial", "read_header", "TrialStore", "write_json_atomic"]

@@ -1,4 +1,4 @@
-"""Write one ``Trial`` as a tdw_physics-compatible HDF5 file (layout in ``physion.store``'s docstring)."""
+"""Write one ``Trial`` as a tdw_physics-compatible HDF5 file (layout in ``physion.storage.store``'s docstring)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 
 from physion.atomic import atomic_path
-from physion.hdf5_layout import (
+from physion.storage.hdf5_layout import (
     CONTACT_LABEL,
     FORMAT_VERSION,
     FRAME_KEY,
@@ -17,7 +17,7 @@ from physion.hdf5_layout import (
     segmentation_colors,
     segmentation_to_colors,
 )
-from physion.masks_rle import encode_segmentation
+from physion.storage.masks_rle import encode_segmentation
 from physion.trial import Trial, stored_count
 
 # HDF5 1.8 object formats: readable by any HDF5 since 2008, and their compact object headers halve the file

@@ -22,7 +22,7 @@ from physion.generation.resume import check_resumable, remove_temp_leftovers, st
 from physion.generation.scenario_specs import resolve_scenarios
 from physion.generation.space import check_free_space, trial_bytes
 from physion.generation.worker import SimulationSettings, generate_trial_star, trial_record
-from physion.store import TrialStore, read_header, write_json_atomic
+from physion.storage.store import TrialStore, read_header, write_json_atomic
 from physion.trial import FPS, OBSERVED_FRAMES, SPLIT_SIZES, stored_count
 
 __all__ = ["generate", "merge_shards", "DEFAULT_COUNTS"]
