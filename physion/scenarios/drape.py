@@ -17,11 +17,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, PATIENT_YELLOW, Camera, CameraRig, Material, Part, World
+from physion.engine import AGENT_RED, Camera, CameraRig, Material, Part, World
 from physion.engine.palette import distinct_distractor_colors
 from physion.errors import RejectedTrial
 from physion.scenarios.base import Scenario, SceneObjects
-from physion.scenarios.props import describe, free_spot, half_height, half_width, on_floor, random_material
+from physion.scenarios.props import (
+    describe,
+    free_spot,
+    half_height,
+    half_width,
+    on_floor,
+    patient_zone,
+    random_material,
+)
 from physion.scenarios.rehearsal import PARK, Spot, SpotOutcome, choose_spot, in_view
 
 CLOTH_NODES = 9  # per side: 81 nodes keep a trial's cloth physics near 0.3 s at 120 Hz
@@ -158,14 +166,7 @@ class Drape(Scenario):
         for k, (part, x, y, yaw, mass, material, color) in enumerate(layout.supports):
             others[f"support_{k}"] = on_floor(world, part, x, y, yaw=yaw, mass=mass, color=color, material=material)
             records.append(describe(part, (x, y, 0.0), mass, material, yaw=yaw))
-        patient = world.box(
-            layout.zone_half,
-            (spot.x, spot.y, layout.zone_half[2]),
-            mass=0.0,
-            color=PATIENT_YELLOW,
-            euler=(0.0, 0.0, spot.yaw),
-            material=Material(friction=0.6, restitution=0.1),
-        )
+        patient = patient_zone(world, layout.zone_half, spot)
         cloth = world.cloth(
             layout.cloth_size,
             CLOTH_NODES,

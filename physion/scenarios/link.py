@@ -20,7 +20,6 @@ import numpy as np
 
 from physion.engine import (
     AGENT_RED,
-    PATIENT_YELLOW,
     CameraRig,
     Material,
     Part,
@@ -31,6 +30,7 @@ from physion.engine import (
 )
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
+from physion.scenarios.props import patient_zone
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, ring_zone_plan
 
 PLATE_THICKNESS = 0.012
@@ -140,14 +140,7 @@ class Link(Scenario):
         )
 
     def _zone(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return world.box(
-            layout.zone_half,
-            (spot.x, spot.y, layout.zone_half[2]),
-            mass=0.0,
-            color=PATIENT_YELLOW,
-            euler=(0.0, 0.0, spot.yaw),
-            material=Material(friction=0.6, restitution=0.1),
-        )
+        return patient_zone(world, layout.zone_half, spot)
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         half = 0.5 * PLATE_THICKNESS

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from physion.engine import Material, Part, World
+from physion.engine import PATIENT_YELLOW, Material, Part, World
 from physion.engine.shapes import Vec3
+
+if TYPE_CHECKING:
+    from physion.scenarios.rehearsal import Spot
 
 
 def random_solid(
@@ -74,6 +78,33 @@ def on_floor(
     """``part`` standing upright with its bottom at height ``z`` (default: on the floor)."""
     return world.primitive(
         part, (x, y, z + half_height(part)), mass=mass, color=color, material=material, euler=(0.0, 0.0, yaw)
+    )
+
+
+def patient_on_floor(world: World, layout: Any, spot: "Spot") -> int:
+    """The yellow patient standing on the floor at ``spot``, from a layout's ``patient`` part, ``patient_mass`` and
+    ``patient_material`` (Drop, Roll)."""
+    return on_floor(
+        world,
+        layout.patient,
+        spot.x,
+        spot.y,
+        mass=layout.patient_mass,
+        color=PATIENT_YELLOW,
+        material=layout.patient_material,
+        yaw=spot.yaw,
+    )
+
+
+def patient_zone(world: World, half: Sequence[float], spot: "Spot") -> int:
+    """The yellow patient as a static flat zone of half sizes ``half`` at ``spot`` (Support, Link, Drape)."""
+    return world.box(
+        half,
+        (spot.x, spot.y, half[2]),
+        mass=0.0,
+        color=PATIENT_YELLOW,
+        euler=(0.0, 0.0, spot.yaw),
+        material=Material(friction=0.6, restitution=0.1),
     )
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, PATIENT_YELLOW, CameraRig, Material, Part, World, wedge_mesh
+from physion.engine import AGENT_RED, CameraRig, Material, Part, World, wedge_mesh
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
-from physion.scenarios.props import describe, free_spot, half_width, on_floor, random_material
+from physion.scenarios.props import describe, free_spot, half_width, on_floor, patient_on_floor, random_material
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_patient_plan
 
 
@@ -111,16 +111,7 @@ class Roll(Scenario):
         )
 
     def _patient(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return on_floor(
-            world,
-            layout.patient,
-            spot.x,
-            spot.y,
-            mass=layout.patient_mass,
-            color=PATIENT_YELLOW,
-            material=layout.patient_material,
-            yaw=spot.yaw,
-        )
+        return patient_on_floor(world, layout, spot)
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         length, width, height = layout.ramp

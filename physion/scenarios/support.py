@@ -15,10 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, PATIENT_YELLOW, CameraRig, Material, Part, World
+from physion.engine import AGENT_RED, CameraRig, Material, Part, World
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
-from physion.scenarios.props import describe, free_spot, half_height, half_width, on_floor, random_material
+from physion.scenarios.props import (
+    describe,
+    free_spot,
+    half_height,
+    half_width,
+    on_floor,
+    patient_zone,
+    random_material,
+)
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, ring_zone_plan
 
 ZONE_THICKNESS = 0.008
@@ -121,14 +129,7 @@ class Support(Scenario):
         )
 
     def _zone(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return world.box(
-            layout.zone_half,
-            (spot.x, spot.y, layout.zone_half[2]),
-            mass=0.0,
-            color=PATIENT_YELLOW,
-            euler=(0.0, 0.0, spot.yaw),
-            material=Material(friction=0.6, restitution=0.1),
-        )
+        return patient_zone(world, layout.zone_half, spot)
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         bodies = [
