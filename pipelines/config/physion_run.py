@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from physion.trial import OBSERVED_FRAMES, SCENARIOS, SPLITS
@@ -203,6 +204,18 @@ class ReadoutConfig(Section):
                 + (f" (unknown: {unknown})" if unknown else "")
             )
         return v
+
+    def linear_kwargs(self) -> dict:
+        """The keyword arguments of ``fit_linear_readout`` this section sets (every linear readout fits with them)."""
+        return {
+            "c_grid": np.logspace(*self.log10_c[:2], int(self.log10_c[2])),
+            "cv_folds": self.cv_folds,
+            "max_iter": self.max_iter,
+            "undersample": self.undersample,
+            "n_jobs": self.n_jobs,
+            "pca_dims": self.pca_dims,
+            "max_feature_ratio": self.max_feature_ratio,
+        }
 
     @property
     def pairs(self) -> list[tuple[str, str]]:

@@ -79,7 +79,6 @@ def per_scenario_readout(
     train: HarnessSplit, test: HarnessSplit, cfg: ReadoutConfig, seed: int = 0, float16: bool = False
 ) -> dict[str, Any]:
     """Our physopt readout, one per scenario present in both phases -> the same summary shape."""
-    c_grid = np.logspace(*cfg.log10_c[:2], int(cfg.log10_c[2]))
     x, x_test = _inputs(train, float16), _inputs(test, float16)
     pred = np.full(len(x_test), -1, dtype=np.int64)
     proba = np.full(len(x_test), np.nan)
@@ -89,18 +88,7 @@ def per_scenario_readout(
         if not rows or not test_rows:
             continue
         idx = sorted(rows)
-        fit = fit_linear_readout(
-            x[idx],
-            train.labels[idx],
-            c_grid=c_grid,
-            cv_folds=cfg.cv_folds,
-            max_iter=cfg.max_iter,
-            undersample=cfg.undersample,
-            seed=seed,
-            n_jobs=cfg.n_jobs,
-            pca_dims=cfg.pca_dims,
-            max_feature_ratio=cfg.max_feature_ratio,
-        )
+        fit = fit_linear_readout(x[idx], train.labels[idx], seed=seed, **cfg.linear_kwargs())
         pred[test_rows] = fit.predict(x_test[test_rows])
         proba[test_rows] = fit.predict_proba(x_test[test_rows])
         fits[key] = fit.to_dict()

@@ -54,7 +54,6 @@ def predict_scenario(
     """Fit every readout on ``train`` and predict ``test`` (features only) -> {readout: {proba, pred, fit}}."""
     if test.labels is not None:
         raise ValueError("predict_scenario must not be given test labels")
-    c_grid = np.logspace(*cfg.log10_c[:2], int(cfg.log10_c[2]))
     train_idx, val_idx = split_validation(train.labels, cfg.validation_fraction, seed)
     out = {}
     jobs = [(family, kind, variant) for family, kind in cfg.pairs for variant in VARIANTS]
@@ -62,18 +61,7 @@ def predict_scenario(
         key = feature_key(family, kind, variant)
         X, X_test = train.arrays[key], test.arrays[key]
         if kind == "linear":
-            fit = fit_linear_readout(
-                X,
-                train.labels,
-                c_grid=c_grid,
-                cv_folds=cfg.cv_folds,
-                max_iter=cfg.max_iter,
-                undersample=cfg.undersample,
-                seed=seed,
-                n_jobs=cfg.n_jobs,
-                pca_dims=cfg.pca_dims,
-                max_feature_ratio=cfg.max_feature_ratio,
-            )
+            fit = fit_linear_readout(X, train.labels, seed=seed, **cfg.linear_kwargs())
         else:
             r = cfg.relational
             fit = fit_relational_readout(
