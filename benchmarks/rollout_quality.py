@@ -281,10 +281,29 @@ def curve(name: str, run: Path, args, trials) -> list[dict]:
 
 
 def horizon_ratios(r: dict, obj: int, baseline: str) -> np.ndarray:
-    """Per predicted frame: the model's centroid error of object ``obj`` over ``baseline``'s, mean over scenarios."""
+    """Per predicted frame: the model's centroid error of object ``obj`` over ``baseline``'s, mean over scenarios;
+    NaN where the baseline is exact (a patient that has not moved yet: copy-last's error is 0)."""
     model = np.mean([np.array(v["objects"]["model"])[:, obj] for v in r["scenarios"].values()], axis=0)
     base = np.mean([np.array(v["objects"][baseline])[:, obj] for v in r["scenarios"].values()], axis=0)
-    return model / base
+    return np.divide(model, base, out=np.full_like(model, np.nan), where=base > 0)
+
+
+def fewest_within(final: list[dict], reference: str = "ddpm:500", tolerance: float = 0.10) -> dict | None:
+    """The sampler of fewest model evaluations whose mean MSE over copy-last is at most (1 + tolerance) times the
+    reference sampler's (the paper's 500-step ancestral one), with the NFE ratio; None without the reference."""
+    ref = next((r for r in final if r["sampler"] == reference), None)
+    if ref is None:
+        return None
+    good = [r for r in final if r["mean_ratio"] <= (1 + tolerance) * ref["mean_ratio"]]
+    best = min(good, key=lambda r: (r["nfe_per_window"], r["mean_ratio"]))
+    return {
+        "sampler": best["sampler"],
+        "nfe_per_window": best["nfe_per_window"],
+        "mean_ratio": best["mean_ratio"],
+        "reference": reference,
+        "reference_ratio": ref["mean_ratio"],
+        "nfe_speedup": ref["nfe_per_window"] / best["nfe_per_window"],
+    }
 
 
 def summary_line(r: dict) -> str:
@@ -323,6 +342,10 @@ def plot(results: dict, path: Path) -> None:
         ax.set_yscale("log")
         ax.set_ylabel("rollout pixel MSE / copy-last")
         ax.legend(fontsize=8)
+    if not any(p["seconds"] is not None for r in results.values() for p in r["curve"]):
+        a.text(
+            0.5, 0.5, "no learning curves: only trained checkpoints were evaluated", ha="center", transform=a.transAxes
+        )
     a.set_xlabel("training wall time (s)")
     a.set_title("learning curves (readout trials)")
     b.set_xscale("log")
@@ -357,6 +380,13 @@ def main() -> int:
         }
         for r in results[name]["final"]:
             print(summary_line(r), flush=True)
+        results[name]["fewest_within_10pct"] = best = fewest_within(results[name]["final"])
+        if best is not None:
+            print(
+                f"  fewest evaluations within 10% of {best['reference']}'s error ({best['reference_ratio']:.2f}x "
+                f"copy-last): {best['sampler']} at {best['mean_ratio']:.2f}x, {best['nfe_speedup']:.0f}x fewer NFE",
+                flush=True,
+            )
     for spec in args.model:
         name, _, path = spec.partition("=")
         path = Path(path)
@@ -369,6 +399,13 @@ def main() -> int:
         }
         for r in results[name]["final"]:
             print(summary_line(r), flush=True)
+        results[name]["fewest_within_10pct"] = best = fewest_within(results[name]["final"])
+        if best is not None:
+            print(
+                f"  fewest evaluations within 10% of {best['reference']}'s error ({best['reference_ratio']:.2f}x "
+                f"copy-last): {best['sampler']} at {best['mean_ratio']:.2f}x, {best['nfe_speedup']:.0f}x fewer NFE",
+                flush=True,
+            )
     png = args.out / "rollout_quality.png"
     plot(results, png)
     print(f"learning curves and error against model evaluations: {png}")
