@@ -306,6 +306,19 @@ def fewest_within(final: list[dict], reference: str = "ddpm:500", tolerance: flo
     }
 
 
+def print_final(result: dict) -> None:
+    """Print a model's sampler lines and record (and print) the fewest-NFE sampler within 10% of ddpm:500."""
+    for r in result["final"]:
+        print(summary_line(r), flush=True)
+    result["fewest_within_10pct"] = best = fewest_within(result["final"])
+    if best is not None:
+        print(
+            f"  fewest evaluations within 10% of {best['reference']}'s error ({best['reference_ratio']:.2f}x "
+            f"copy-last): {best['sampler']} at {best['mean_ratio']:.2f}x, {best['nfe_speedup']:.0f}x fewer NFE",
+            flush=True,
+        )
+
+
 def summary_line(r: dict) -> str:
     per = "  ".join(f"{sc} {v['ratio']:5.2f}x" for sc, v in r["scenarios"].items())
     agent = horizon_ratios(r, 0, "copy_last")
@@ -378,15 +391,7 @@ def main() -> int:
             "curve": curve(name, args.out / name, args, curve_trials),
             "final": [evaluate(final, s, trials, args.start) for s in args.samplers],
         }
-        for r in results[name]["final"]:
-            print(summary_line(r), flush=True)
-        results[name]["fewest_within_10pct"] = best = fewest_within(results[name]["final"])
-        if best is not None:
-            print(
-                f"  fewest evaluations within 10% of {best['reference']}'s error ({best['reference_ratio']:.2f}x "
-                f"copy-last): {best['sampler']} at {best['mean_ratio']:.2f}x, {best['nfe_speedup']:.0f}x fewer NFE",
-                flush=True,
-            )
+        print_final(results[name])
     for spec in args.model:
         name, _, path = spec.partition("=")
         path = Path(path)
@@ -397,15 +402,7 @@ def main() -> int:
             "curve": curve(name, run, args, curve_trials) if (run / "loss.csv").is_file() else [],
             "final": [evaluate(path, s, trials, args.start) for s in args.samplers],
         }
-        for r in results[name]["final"]:
-            print(summary_line(r), flush=True)
-        results[name]["fewest_within_10pct"] = best = fewest_within(results[name]["final"])
-        if best is not None:
-            print(
-                f"  fewest evaluations within 10% of {best['reference']}'s error ({best['reference_ratio']:.2f}x "
-                f"copy-last): {best['sampler']} at {best['mean_ratio']:.2f}x, {best['nfe_speedup']:.0f}x fewer NFE",
-                flush=True,
-            )
+        print_final(results[name])
     png = args.out / "rollout_quality.png"
     plot(results, png)
     print(f"learning curves and error against model evaluations: {png}")
