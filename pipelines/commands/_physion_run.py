@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.config.loading import ConfigError, add_overrides_argument, load_config
+from pipelines.config.loading import ConfigError, add_overrides_argument, load_config, preflight
 from pipelines.config.physion_run import PhysionRunConfig
 from pipelines.stages.context import RunContext
 
@@ -17,7 +17,10 @@ def add_config_arguments(p) -> None:
 
 
 def context_from_args(args, **kwargs) -> RunContext:
+    """The run every run command works on: its config loaded, validated and preflighted (the one preflight of an
+    invocation: missing local paths fail here, named after the config file, before any folder is made)."""
     config = load_config(args.config, PhysionRunConfig, args.overrides)
+    preflight(config, str(args.config))
     root = args.out or Path("runs") / config.name
     if root.exists() and not root.is_dir():
         raise ConfigError(f"{root}: the run folder (--out) is a file, not a folder")
@@ -39,7 +42,6 @@ def pretraining_context(ctx: RunContext) -> RunContext:
 
 def stage_command(stage: str, shardable: bool = False):
     """(add_arguments, run) of the command that runs one stage of a run (earlier stages must be done)."""
-    from pipelines.config.loading import preflight
 
     def add_arguments(p) -> None:
         add_config_arguments(p)
@@ -61,7 +63,6 @@ def stage_command(stage: str, shardable: bool = False):
         except ValueError as err:
             raise ConfigError(f"--shard: {err}") from None
         ctx = context_from_args(args, shard=shard)
-        preflight(ctx.config, str(args.config))
         if stage not in ctx.stages:
             raise ConfigError(
                 f"{args.config}: a mixed run (pretrain_data) pretrains in its own folder; use `vdt-physion run`"

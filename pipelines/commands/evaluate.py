@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pipelines.config.loading import ConfigError, load_config, validate_config
+from pipelines.config.loading import ConfigError, load_config, preflight, validate_config
 from pipelines.config.physion_run import PhysionRunConfig
 
 NAME = "evaluate"
@@ -46,7 +46,9 @@ def evaluation_context(args):
     raw = parent.model_dump(mode="json")
     raw["data"].update({"source": "generate", "store": None, "scenarios": [args.scenario], "counts": counts})
     raw["name"] = f"{parent.name}-evaluate"
-    config = validate_config(raw, PhysionRunConfig, source=f"evaluate of {args.run}")
+    source = f"evaluate of {args.run}"
+    config = validate_config(raw, PhysionRunConfig, source=source)
+    preflight(config, source)
     ctx = RunContext(config, Path("."), progress=not args.no_progress, pretrain_root=pretrain_root, model_group=group)
     ctx.root = args.run / "evaluate" / ctx.scenario_names()[0]
     return ctx

@@ -8,10 +8,10 @@ import logging
 from pathlib import Path
 
 from physion.atomic import write_json_atomic
-from pipelines.config.loading import add_overrides_argument, load_config
+from pipelines.config.loading import add_overrides_argument, load_config, preflight
 from pipelines.genbench.bench import TRAINED_MARKER
 from pipelines.genbench.builtin import ensure_physion_demo
-from pipelines.genbench.config import GenBenchConfig, check_paths
+from pipelines.genbench.config import GenBenchConfig
 from pipelines.genbench.video_folder import VideoFolder
 
 NAME = "gen-train"
@@ -29,7 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     overrides = list(args.overrides) + ([f"out={args.out}"] if args.out else [])
     cfg = load_config(args.config, GenBenchConfig, overrides)
-    check_paths(cfg, "train", str(args.config))
+    preflight(cfg, str(args.config), cfg.required_paths("train"))
     from pipelines.training import train_vdt  # the lead's loop; imported here so other commands never need it
 
     if cfg.data.builtin:

@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 
 from pipelines.commands._physion_run import add_config_arguments, context_from_args
-from pipelines.config.loading import dump_config, preflight
+from pipelines.config.loading import dump_config
 from pipelines.training.model_factory import release_checkpoint
 
 NAME = "release-model"
@@ -27,7 +27,6 @@ def run(args) -> int:
     from pipelines.stages.runner import check_scenarios, run_pipeline
 
     ctx = context_from_args(args)
-    preflight(ctx.config, str(args.config))
     check_scenarios(ctx, str(args.config))
     run_pipeline(ctx, last="pretrain")
     source = ctx.stage_dir("pretrain") / args.group / "model.pt"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 
 from pipelines.commands._physion_run import add_config_arguments, context_from_args
-from pipelines.config.loading import preflight
 from pipelines.config.physion_run import STAGES
 
 NAME = "run"
@@ -35,7 +34,6 @@ def run(args) -> int:
     from pipelines.stages.runner import check_loadable, check_scenarios, run_pipeline
 
     ctx = context_from_args(args)
-    preflight(ctx.config, str(args.config))
     check_scenarios(ctx, str(args.config))  # named after the config here, not stages later
     if ctx.config.pretrain_data is not None:
         from pipelines.commands._physion_run import pretraining_context

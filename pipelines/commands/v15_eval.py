@@ -21,12 +21,11 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from pipelines.config.loading import ConfigError, preflight
+    from pipelines.config.loading import ConfigError
     from pipelines.physion_v15.run import evaluate_windows, read_out, summary_lines
     from pipelines.stages.runner import run_folder_lock
 
     ctx = context_from_args(args)
-    preflight(ctx.config, str(args.config))
     if not ctx.is_done("pretrain"):
         raise ConfigError(f"{ctx.stage_dir('pretrain')}: the pretrain stage is not done; run --until pretrain first")
     with run_folder_lock(ctx):

@@ -58,9 +58,10 @@ def load_config(path: str | Path, schema: type[T], overrides: list[str] | None =
     return validate_config(raw, schema, source=str(path))
 
 
-def validate_config(raw: dict, schema: type[T], source: str = "config") -> T:
+def validate_config(raw: dict, schema: type[T], source: str = "config", context: dict | None = None) -> T:
+    """``schema`` built from ``raw`` (``context`` goes to its validators); a ConfigError names every bad key."""
     try:
-        return schema.model_validate(raw)
+        return schema.model_validate(raw, context=context)
     except ValidationError as err:
         lines = []
         for e in err.errors():
@@ -72,11 +73,11 @@ def validate_config(raw: dict, schema: type[T], source: str = "config") -> T:
         raise ConfigError(f"{source}: invalid config\n" + "\n".join(lines)) from None
 
 
-def preflight(config: BaseModel, source: str = "config") -> None:
-    """Fail before any work when a local weights/data path the config names does not exist."""
-    missing = [
-        f"  {key}: {path} does not exist" for key, path in config.required_paths().items() if not Path(path).exists()
-    ]
+def preflight(config: BaseModel, source: str = "config", paths: dict[str, Path] | None = None) -> None:
+    """Fail before any work when a local weights/data path the config names does not exist: ``paths`` (key ->
+    path), by default ``config.required_paths()``."""
+    paths = config.required_paths() if paths is None else paths
+    missing = [f"  {key}: {path} does not exist" for key, path in paths.items() if not Path(path).exists()]
     if missing:
         raise ConfigError(
             f"{source}: missing local paths (weights and data are never downloaded)\n" + "\n".join(missing)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from physion.trial import OBSERVED_FRAMES, SCENARIOS, SPLITS
 from pipelines.config.sections import LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig, Section
@@ -30,11 +30,15 @@ READOUTS = (
 )
 # The default report leaves the slots out: they bind no object (docs/design.md §4), so a slots row says nothing.
 DEFAULT_READOUTS = tuple(f"{family}/{kind}" for family, kind in READOUTS if family != "slots")
+# Validation context key: a DataConfig describing a store alone (``vdt-physion generate``), not a run's data.
+STORE_ONLY = "store_only"
 
 
 class DataConfig(Section):
     """Where trials come from: generated here with pybullet (``source: generate``) or an existing store
-    (ours, or real Physion imported with ``vdt-physion import-physion``)."""
+    (ours, or real Physion imported with ``vdt-physion import-physion``). ``vdt-physion generate`` builds its
+    settings with this section too (validated with the context ``STORE_ONLY``: a store alone may leave a split
+    empty), so a store made there and one a run makes share their defaults and checks."""
 
     source: Literal["generate", "store"] = "generate"
     store: Path | None = Field(None, description="an existing trial store (source: store)")
@@ -63,11 +67,13 @@ class DataConfig(Section):
 
     @field_validator("counts")
     @classmethod
-    def _splits(cls, v: dict[str, int]) -> dict[str, int]:
+    def _splits(cls, v: dict[str, int], info: ValidationInfo) -> dict[str, int]:
         if set(v) != set(SPLITS):
             raise ValueError(f"counts needs exactly the splits {list(SPLITS)}, got {sorted(v)}")
+        if any(n < 0 for n in v.values()):
+            raise ValueError(f"counts must be >= 0, got {v}")
         # training may be 0: a run that reads out with a model pretrained elsewhere (evaluate) trains nothing
-        if v["training"] < 0 or any(v[s] < 1 for s in SPLITS if s != "training"):
+        if not (info.context or {}).get(STORE_ONLY) and any(v[s] < 1 for s in SPLITS if s != "training"):
             raise ValueError(f"readout and test need at least 1 trial per scenario (training >= 0), got {v}")
         return v
 
@@ -87,11 +93,16 @@ class DataConfig(Section):
     def required_paths(self) -> dict[str, Path]:
         return {} if self.store is None else {"data.store": self.store}
 
+    def rendering(self, model: ModelConfig) -> tuple[int, int]:
+        """(render resolution, frame stride) with ``'model'`` resolved against ``model``, unchecked."""
+        resolution = model.resolution if self.render_resolution == "model" else self.render_resolution
+        stride = model.frame_offset if self.frame_stride == "model" else self.frame_stride
+        return resolution, stride
+
     def generation(self, model: ModelConfig) -> tuple[int, int]:
         """(render resolution, frame stride) of the store generated for a run with ``model``; ValueError when
         such a store could not serve the model (the datasets would refuse it)."""
-        resolution = model.resolution if self.render_resolution == "model" else self.render_resolution
-        stride = model.frame_offset if self.frame_stride == "model" else self.frame_stride
+        resolution, stride = self.rendering(model)
         if model.resolution > resolution:
             raise ValueError(
                 f"data.render_resolution ({resolution}) is below model.resolution ({model.resolution}): "

@@ -22,8 +22,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from pipelines.config.loading import preflight
 from pipelines.genbench.builtin import ensure_physion_demo
-from pipelines.genbench.config import FRAME_METRIC_TASKS, GenBenchConfig, check_paths
+from pipelines.genbench.config import FRAME_METRIC_TASKS, GenBenchConfig
 from pipelines.genbench.feature_net import FeatureNet
 from pipelines.genbench.frame_metrics import score_generated_frames, summarize
 from pipelines.genbench.frechet import feature_stats, frechet_distance
@@ -82,7 +83,7 @@ def run_bench(
 ) -> dict:
     """Run the benchmark a config describes; returns the results (also written to ``out``)."""
     started = time.time()
-    check_paths(cfg, "bench", source)
+    preflight(cfg, source, cfg.required_paths("bench"))
     ckpt = resolve_checkpoint(cfg, checkpoint)
     out = Path(out or cfg.run_dir / "bench")
     dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))

@@ -13,7 +13,6 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pipelines.config.loading import ConfigError
 from pipelines.config.sections import LATENT_SHAPES, LatentConfig, ModelConfig, PretrainConfig, SamplerConfig, Section
 from vdt.diffusion import space_timesteps
 from vdt.masks import TASKS
@@ -169,16 +168,3 @@ class GenBenchConfig(BaseModel):
             if self.bench.features is not None:
                 paths["bench.features.path"] = self.bench.features.path
         return paths
-
-
-def check_paths(config: GenBenchConfig, stage: Literal["train", "bench"], source: str) -> None:
-    """ConfigError naming every missing local path of ``stage``, before any work is done."""
-    missing = [
-        f"  {key}: {path} does not exist"
-        for key, path in config.required_paths(stage).items()
-        if not Path(path).exists()
-    ]
-    if missing:
-        raise ConfigError(
-            f"{source}: missing local paths (weights and data are never downloaded)\n" + "\n".join(missing)
-        )

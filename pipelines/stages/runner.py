@@ -12,7 +12,7 @@ from typing import Iterator
 
 from physion.atomic import atomic_path
 from physion.locking import folder_lock
-from pipelines.config.loading import dump_config, preflight
+from pipelines.config.loading import dump_config
 from pipelines.config.physion_run import STAGES
 from pipelines.distributed import process_state
 from pipelines.stages.context import RunContext, StageOrderError
@@ -98,8 +98,8 @@ def _run_stage(ctx: RunContext, stage: str) -> bool:
 
 
 def run_pipeline(ctx: RunContext, first: str | None = None, last: str | None = None, restart: bool = False) -> dict:
-    """Run stages ``first``..``last`` (default all); with ``restart``, discard ``first`` and later stages first."""
-    preflight(ctx.config)
+    """Run stages ``first``..``last`` (default all); with ``restart``, discard ``first`` and later stages first.
+    The config's local paths were checked where it was built (the commands' ``preflight``), not again here."""
     lo = STAGES.index(first) if first else 0
     hi = STAGES.index(last) if last else len(STAGES) - 1
     if lo > hi:

@@ -52,28 +52,16 @@ def test_inspect_deep_reads_every_dataset(tmp_path, caplog, capsys):
     assert re.fullmatch(rf"vdt-physion: {re.escape(str(bad))}: {DAMAGED}", last(caplog)), last(caplog)
 
 
+def generate_training(out: Path, trials: int, resolution: int) -> list[str]:
+    """``vdt-physion generate`` of ``trials`` Collide training trials of 60 frames, one worker."""
+    counts = ["--training", str(trials), "--readout", "0", "--test", "0"]
+    size = ["--resolution", str(resolution), "--frames", "60"]
+    return ["generate", "--out", str(out), "--scenario", "Collide", *counts, *size, "--workers", "1", "--no-progress"]
+
+
 def test_generate_refuses_a_plan_the_disk_cannot_hold(tmp_path, caplog, monkeypatch):
     monkeypatch.setattr(physion.generation.space, "free_bytes", lambda root: 5_000_000)  # a 5 MB disk
-    args = [
-        "generate",
-        "--out",
-        str(tmp_path / "g"),
-        "--scenario",
-        "Collide",
-        "--training",
-        "40",
-        "--readout",
-        "0",
-        "--test",
-        "0",
-        "--resolution",
-        "64",
-        "--frames",
-        "60",
-        "--workers",
-        "1",
-        "--no-progress",
-    ]
+    args = generate_training(tmp_path / "g", 40, resolution=64)
     with caplog.at_level(logging.ERROR):
         assert cli_main(args) == 1
     assert re.fullmatch(
@@ -90,26 +78,7 @@ def test_a_full_disk_during_a_write_is_one_line(tmp_path, caplog, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(physion.generation.worker, "write_trial", full)
-    args = [
-        "generate",
-        "--out",
-        str(tmp_path / "g"),
-        "--scenario",
-        "Collide",
-        "--training",
-        "1",
-        "--readout",
-        "0",
-        "--test",
-        "0",
-        "--resolution",
-        "32",
-        "--frames",
-        "60",
-        "--workers",
-        "1",
-        "--no-progress",
-    ]
+    args = generate_training(tmp_path / "g", 1, resolution=32)
     with caplog.at_level(logging.ERROR):
         assert cli_main(args) == 1
     assert last(caplog) == (

@@ -249,31 +249,17 @@ def test_preview_mp4s_are_enlarged_and_decodable(store, tmp_path):
     assert frames.shape == (FRAMES, 128, 128, 3) and fps == 30
 
 
+def generate_argv(out: Path, readout: int, test: int, *extra: str) -> list[str]:
+    """``vdt-physion generate`` of 2 training Collide trials (and ``readout``, ``test``) at RES px, FRAMES frames."""
+    counts = ["--training", "2", "--readout", str(readout), "--test", str(test)]
+    size = ["--resolution", str(RES), "--frames", str(FRAMES)]
+    run = ["--workers", "1", "--seed", "3", "--no-progress"]
+    return ["generate", "--out", str(out), "--scenario", "collide", *counts, *size, *run, *extra]
+
+
 def test_cli_generates_with_previews_and_rejects_bad_shards(tmp_path, capsys):
     out = tmp_path / "cli"
-    argv = [
-        "generate",
-        "--out",
-        str(out),
-        "--scenario",
-        "collide",
-        "--training",
-        "2",
-        "--readout",
-        "0",
-        "--test",
-        "0",
-        "--resolution",
-        str(RES),
-        "--frames",
-        str(FRAMES),
-        "--workers",
-        "1",
-        "--seed",
-        "3",
-        "--preview",
-        "--no-progress",
-    ]
+    argv = generate_argv(out, 0, 0, "--preview")
     assert cli_main(argv) == 0
     assert sorted(trial_files(out)) == [
         "training/Collide/Collide_training_00000.hdf5",
@@ -349,30 +335,7 @@ def test_a_manifest_from_before_strides_resumes_as_stride_1(store, tmp_path):
 
 def test_cli_frame_stride(strided_store, tmp_path):
     out = tmp_path / "cli"
-    argv = [
-        "generate",
-        "--out",
-        str(out),
-        "--scenario",
-        "collide",
-        "--training",
-        "2",
-        "--readout",
-        "2",
-        "--test",
-        "2",
-        "--resolution",
-        str(RES),
-        "--frames",
-        str(FRAMES),
-        "--workers",
-        "1",
-        "--seed",
-        "3",
-        "--no-progress",
-        "--frame-stride",
-        "4",
-    ]
+    argv = generate_argv(out, 2, 2, "--frame-stride", "4")
     assert cli_main(argv) == 0
     assert all(filecmp.cmp(path, strided_store / key, shallow=False) for key, path in trial_files(out).items())
     with pytest.raises(SystemExit, match="--preview needs every frame stored"):
@@ -390,3 +353,35 @@ def test_a_run_generates_what_its_model_reads():
         DataConfig(render_resolution=16).generation(model)
     with pytest.raises(ValueError, match=r"data.frame_stride \(3\) does not divide model.frame_offset \(4\)"):
         DataConfig(frame_stride=3).generation(model)
+
+
+def test_cli_settings_are_a_validated_data_section(tmp_path, caplog):
+    import argparse
+    import logging
+
+    from pipelines.commands import generate as command
+    from pipelines.config.physion_run import DataConfig
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    # flags left out keep a run's data defaults; the resolution is a run's default model's, not a fixed 128 px
+    data = command.data_settings(parser.parse_args(["--out", str(tmp_path / "a")]))
+    run = DataConfig()
+    assert (data.counts, data.num_frames, data.seed, data.max_tries) == (
+        run.counts,
+        run.num_frames,
+        run.seed,
+        run.max_tries,
+    )
+    assert data.rendering(command.ModelConfig()) == (command.ModelConfig().resolution, 1)
+    # a store alone may leave splits empty, which a run may not
+    empty = command.data_settings(parser.parse_args(["--out", "x", "--readout", "0", "--test", "0"]))
+    assert empty.counts["readout"] == empty.counts["test"] == 0
+    # a bad value is an error naming the data key, and nothing is made
+    with caplog.at_level(logging.ERROR):
+        assert (
+            cli_main(["generate", "--out", str(tmp_path / "b"), "--training", "-1", "--no-progress"]) == 2
+        )  # a config error
+    message = caplog.records[-1].getMessage()
+    assert "vdt-physion generate: invalid config" in message and "counts" in message and ">= 0" in message
+    assert not (tmp_path / "b").exists()
