@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import ast
 import csv
-import json
 import re
 from pathlib import Path
 
 from physion.errors import MissingLabelError, PhysionDataError
+from physion.storage.store import read_json
 
 OUTCOME_COLUMN = "ground truth outcome"
 VIDEO_SUFFIXES = ("-redyellow", "_img")  # stripped in this order: "<name>_img-redyellow" also maps to <name>
@@ -89,12 +89,7 @@ def decode_stimulus_name(value) -> str | None:
 def read_metadata_list(path: str | Path) -> list[dict]:
     """A tdw_physics / our ``metadata.json``: a JSON list of per-trial dicts (tdw_physics: in trial index order)."""
     path = Path(path)
-    try:
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise PhysionDataError(path, f"not valid JSON: {err}") from err
-    except UnicodeDecodeError as err:
-        raise PhysionDataError(path, f"not UTF-8 text: {err}") from err
+    entries = read_json(path)
     if not isinstance(entries, list):
         raise PhysionDataError(path, "expected a JSON list of per-trial objects")
     for i, entry in enumerate(entries):
@@ -125,10 +120,7 @@ def read_v15_labels(path: str | Path) -> dict[str, tuple[bool, int | None]]:
     path = Path(path)
     if not path.is_file():
         raise MissingLabelError(path, "label file not found (Physion v1.5 keeps one all_video_labels.json per split)")
-    try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise PhysionDataError(path, f"not valid JSON: {err}") from err
+    table = read_json(path)
     if not isinstance(table, dict):
         raise PhysionDataError(path, 'expected a JSON object {video stem: {"label", "contact_frame_label"}}')
     labels: dict[str, tuple[bool, int | None]] = {}

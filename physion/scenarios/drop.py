@@ -15,10 +15,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, CameraRig, Material, Part, World, wedge_mesh
+from physion.engine import CameraRig, Material, Part, World, wedge_mesh
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Scenario, SceneObjects
-from physion.scenarios.props import describe, free_spot, half_width, on_floor, patient_on_floor, random_material
+from physion.scenarios.props import (
+    agent_from_layout,
+    describe,
+    free_spot,
+    half_width,
+    on_floor,
+    patient_on_floor,
+    random_material,
+)
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_patient_plan
 
 
@@ -157,9 +165,6 @@ class Drop(Scenario):
             taken=taken,
         )
 
-    def _patient(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return patient_on_floor(world, layout, spot)
-
     def _lander(self, world: World, lander: _Lander, material: Material) -> int:
         common = {"mass": lander.mass, "color": lander.color, "material": material}
         if lander.kind == "wedge":  # static: a mesh body's centre of mass would sit on its base plane
@@ -180,16 +185,9 @@ class Drop(Scenario):
 
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         landers = [self._lander(world, lander, layout.lander_material) for lander in layout.landers]
-        agent = world.primitive(
-            layout.agent,
-            layout.agent_start,
-            mass=layout.agent_mass,
-            color=AGENT_RED,
-            euler=layout.agent_euler,
-            material=layout.agent_material,
-        )
+        agent = agent_from_layout(world, layout)
         world.set_velocity(agent, layout.agent_velocity)
-        patient = self._patient(world, layout, spot)
+        patient = patient_on_floor(world, layout, spot)
         others = {f"lander_{k}": body for k, body in enumerate(landers)}
         records = []
         for k, (part, x, y, mass, material, color) in enumerate(layout.distractors):

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from physion.engine import PATIENT_YELLOW, Material, Part, World
+from physion.engine import AGENT_RED, PATIENT_YELLOW, Material, Part, World
 from physion.engine.shapes import Vec3
 
 if TYPE_CHECKING:
@@ -78,6 +78,19 @@ def on_floor(
     """``part`` standing upright with its bottom at height ``z`` (default: on the floor)."""
     return world.primitive(
         part, (x, y, z + half_height(part)), mass=mass, color=color, material=material, euler=(0.0, 0.0, yaw)
+    )
+
+
+def agent_from_layout(world: World, layout: Any) -> int:
+    """The red agent from a layout's ``agent`` part, ``agent_start``, ``agent_mass``, ``agent_euler`` and
+    ``agent_material`` (Drop, Roll)."""
+    return world.primitive(
+        layout.agent,
+        layout.agent_start,
+        mass=layout.agent_mass,
+        color=AGENT_RED,
+        euler=layout.agent_euler,
+        material=layout.agent_material,
     )
 
 

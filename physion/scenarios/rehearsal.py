@@ -25,7 +25,7 @@ import pybullet as p
 
 from physion.engine import Camera, World
 from physion.errors import RejectedTrial
-from physion.scenarios.props import free_spot, half_height, half_width
+from physion.scenarios.props import free_spot, half_height, half_width, patient_on_floor
 from physion.trial import OBSERVED_FRAMES
 
 if TYPE_CHECKING:
@@ -232,8 +232,9 @@ def floor_patient_plan(
     scenario: "Scenario", layout, rng: np.random.Generator, x_range: tuple[float, float], y_range: tuple[float, float]
 ) -> Plan:
     """The plan of a scene whose patient stands on the floor: a free spot in ``x_range`` x ``y_range`` by default,
-    rehearsed floor spots under a hint. ``layout`` has ``patient`` (a Part) and ``taken`` (occupied discs);
-    ``scenario`` builds with ``_place(world, layout, spot)`` and ``_patient(world, layout, spot)``."""
+    rehearsed floor spots under a hint. ``layout`` has ``patient`` (a Part), ``patient_mass``, ``patient_material``
+    and ``taken`` (occupied discs); ``scenario`` builds with ``_place(world, layout, spot)``, whose patient (like
+    the rehearsal's) is ``props.patient_on_floor``."""
     reach = half_width(layout.patient)
     spot = free_spot(rng, layout.taken, reach, x_range, y_range, tries=200)
     if spot is None:
@@ -241,7 +242,7 @@ def floor_patient_plan(
     camera = Camera.nominal(scenario.camera_rig)
     return Plan(
         build_at=lambda w, at: scenario._place(w, layout, at),
-        make_patient=lambda w, at: scenario._patient(w, layout, at),
+        make_patient=lambda w, at: patient_on_floor(w, layout, at),
         propose=lambda r, track, want: floor_spots(
             r, track, want, reach, camera, low=2.0 * half_height(layout.patient)
         ),

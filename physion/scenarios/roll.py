@@ -14,10 +14,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from physion.engine import AGENT_RED, CameraRig, Material, Part, World, wedge_mesh
+from physion.engine import CameraRig, Material, Part, World, wedge_mesh
 from physion.engine.palette import distinct_distractor_colors
 from physion.scenarios.base import Push, Scenario, SceneObjects
-from physion.scenarios.props import describe, free_spot, half_width, on_floor, patient_on_floor, random_material
+from physion.scenarios.props import (
+    agent_from_layout,
+    describe,
+    free_spot,
+    half_width,
+    on_floor,
+    patient_on_floor,
+    random_material,
+)
 from physion.scenarios.rehearsal import Plan, Spot, build_with_patient, floor_patient_plan
 
 
@@ -110,9 +118,6 @@ class Roll(Scenario):
             taken=taken,
         )
 
-    def _patient(self, world: World, layout: _Layout, spot: Spot) -> int:
-        return patient_on_floor(world, layout, spot)
-
     def _place(self, world: World, layout: _Layout, spot: Spot) -> SceneObjects:
         length, width, height = layout.ramp
         ramp = world.mesh(
@@ -122,15 +127,8 @@ class Roll(Scenario):
             color=layout.ramp_color,
             material=Material(friction=0.8, restitution=0.1),
         )
-        agent = world.primitive(
-            layout.agent,
-            layout.agent_start,
-            mass=layout.agent_mass,
-            color=AGENT_RED,
-            euler=layout.agent_euler,
-            material=layout.agent_material,
-        )
-        patient = self._patient(world, layout, spot)
+        agent = agent_from_layout(world, layout)
+        patient = patient_on_floor(world, layout, spot)
         others, records = {"ramp": ramp}, []
         for name, part, x, y, mass, material, color in layout.extras:
             others[name] = on_floor(world, part, x, y, mass=mass, color=color, material=material)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -62,6 +63,17 @@ __all__ = ["write_trial", "read_trial", "read_header", "TrialStore", "write_json
 log = logging.getLogger(__name__)
 
 METADATA_FILE = "metadata.json"
+
+
+def read_json(path: Path) -> Any:
+    """The JSON document at ``path`` (an existing file); PhysionDataError naming it when it is not UTF-8 JSON.
+    The one reader of the store's JSON files (metadata.json, label tables, import logs)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise PhysionDataError(path, f"not valid JSON: {err}") from err
+    except UnicodeDecodeError as err:
+        raise PhysionDataError(path, f"not UTF-8 text: {err}") from err
 
 
 class TrialStore:
@@ -123,10 +135,7 @@ class TrialStore:
         path = self.metadata_path(split, scenario)
         if not path.is_file():
             raise PhysionDataError(path, "no metadata.json here; rebuild it with TrialStore.write_metadata")
-        try:
-            entries = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as err:
-            raise PhysionDataError(path, f"not valid JSON: {err}") from err
+        entries = read_json(path)
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise PhysionDataError(path, "expected a JSON list of per-trial objects")
         return entries

@@ -3,17 +3,15 @@ when the first agent-patient contact happens (relative to the 45 observed frames
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from physion.errors import PhysionDataError
 from physion.storage.hdf5_header import read_header
 from physion.storage.hdf5_read import verify_trial
-from physion.storage.store import TrialStore
+from physion.storage.store import TrialStore, read_json
 from physion.trial import OBSERVED_FRAMES
 
 IMPORT_LOG = "import_log.json"
@@ -68,10 +66,7 @@ def _min_median_max(values: np.ndarray) -> list[float] | None:
 def _import_log_summary(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    try:
-        log = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise PhysionDataError(path, f"not valid JSON: {err}") from err
+    log = read_json(path)
     return {
         "source": log.get("source"),
         "layout": log.get("layout"),
