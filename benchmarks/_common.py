@@ -65,3 +65,52 @@ def spread(times: list[float]) -> dict[str, float]:
 
 def matmul_peaks(device: str) -> dict[str, float]:
     return {"fp32": matmul_flops_per_s(torch.float32, device), "bf16": matmul_flops_per_s(torch.bfloat16, device)}
+
+
+def reference_peak(peaks: dict[str, float], variant: str) -> float:
+    """The matmul FLOP/s a variant's utilisation is measured against: bf16's for bf16 variants, else fp32's."""
+    return peaks["bf16" if "bf16" in variant else "fp32"]
+
+
+def add_vdt_arguments(p) -> None:
+    """The VDT and input of the throughput benchmarks (defaults: the quickstart's VDT-Ti/4 on 8x3x32x32, batch 12)."""
+    from vdt.model import COMPILE_MODES
+
+    p.add_argument("--size", default="VDT-Ti/4")
+    p.add_argument("--input-size", type=int, default=32)
+    p.add_argument("--channels", type=int, default=3)
+    p.add_argument("--frames", type=int, default=8)
+    p.add_argument("--batch", type=int, default=12)
+    p.add_argument("--compile-mode", default="default", choices=[m for m in COMPILE_MODES if m != "no"])
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+
+
+def variant_names(text: str, known: dict) -> list[str]:
+    """``--variants`` (comma-separated) as a list, refusing names ``known`` lacks."""
+    names = text.split(",")
+    unknown = set(names) - set(known)
+    if unknown:
+        raise SystemExit(f"unknown variant(s) {sorted(unknown)}; known: {', '.join(known)}")
+    return names
+
+
+def seeded_vdt(args) -> torch.nn.Module:
+    """The VDT of ``add_vdt_arguments``, from seed 0, on ``args.device``."""
+    from vdt.model import vdt_from_name
+
+    torch.manual_seed(0)
+    return vdt_from_name(
+        args.size, input_size=args.input_size, in_channels=args.channels, num_frames=args.frames, num_classes=1
+    ).to(args.device)
+
+
+def print_header(title: str, args, timed: str, peaks: dict[str, float], model: str = "") -> None:
+    """The two header lines: the shape, machine and timing of the run (``timed``: e.g. "10 round-robin calls";
+    ``model``: e.g. "1.2M params, "), and the matmul reference."""
+    print(
+        f"# {title}: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
+        f"batch {args.batch}, device {args.device}, {model}torch threads {torch.get_num_threads()}, "
+        f"compile mode {args.compile_mode}; medians of {timed}; process peak memory "
+        f"{peak_memory_mb(args.device):.0f} MB"
+    )
+    print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")

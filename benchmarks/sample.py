@@ -25,17 +25,9 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import (  # noqa: E402
-    autocast,
-    count_flops,
-    interleaved,
-    matmul_peaks,
-    peak_memory_mb,
-    spread,
-    sync,
-)
+from benchmarks import _common as bench  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
-from vdt.model import COMPILE_MODES, compile_vdt, vdt_from_name  # noqa: E402
+from vdt.model import compile_vdt  # noqa: E402
 from vdt.video_tasks import complete  # noqa: E402
 
 # name: (autocast dtype, compiled)
@@ -49,31 +41,18 @@ VARIANTS = {
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", default="VDT-Ti/4")
-    p.add_argument("--input-size", type=int, default=32)
-    p.add_argument("--channels", type=int, default=3)
-    p.add_argument("--frames", type=int, default=8)
-    p.add_argument("--batch", type=int, default=12)
+    bench.add_vdt_arguments(p)
     p.add_argument("--nfe", type=int, default=10, help="network evaluations timed per variant")
-    p.add_argument("--compile-mode", default="default", choices=[m for m in COMPILE_MODES if m != "no"])
     p.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated, of: " + ", ".join(VARIANTS))
     p.add_argument("--ddim-steps", type=int, default=25)
     p.add_argument("--ddpm-steps", type=int, default=100, help="the paper samples with 500; lower keeps CPU runs short")
     p.add_argument("--no-sampler-times", action="store_true", help="skip the DDIM/DDPM completion timing")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--json", type=Path, help="write the rows and the matmul reference to this file")
     return p.parse_args()
 
 
 def build(args):
-    torch.manual_seed(0)
-    model = (
-        vdt_from_name(
-            args.size, input_size=args.input_size, in_channels=args.channels, num_frames=args.frames, num_classes=1
-        )
-        .to(args.device)
-        .eval()
-    )
+    model = bench.seeded_vdt(args).eval()
     with torch.no_grad():  # past adaLN-Zero, so the work is representative
         for p in model.parameters():
             if p.requires_grad:
@@ -95,24 +74,24 @@ def measure(args, names: list[str]) -> list[dict]:
         amp, is_compiled = VARIANTS[name]
         if args.device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats()
-        sync(args.device)
+        bench.sync(args.device)
         start = time.perf_counter()
-        with autocast(args.device, amp):
+        with bench.autocast(args.device, amp):
             outputs[name] = (compiled if is_compiled else eager)(x, t)
-        sync(args.device)
+        bench.sync(args.device)
         seconds = time.perf_counter() - start
         peaks[name] = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else None
         return seconds
 
-    flops = count_flops(lambda: nfe(names[0]))  # eager: the counter sees aten ops
+    flops = bench.count_flops(lambda: nfe(names[0]))  # eager: the counter sees aten ops
     compile_s = {}
     for name in names:
         first = nfe(name)
         compile_s[name] = first - min(nfe(name), nfe(name)) if VARIANTS[name][1] else 0.0
-    times = interleaved({name: (lambda n=name: nfe(n)) for name in names}, args.nfe)
+    times = bench.interleaved({name: (lambda n=name: nfe(n)) for name in names}, args.nfe)
     rows = []
     for name in names:
-        s = spread(times[name])
+        s = bench.spread(times[name])
         eager_twin = "bf16" if VARIANTS[name][0] is not None else "fp32"  # the same dtype, uncompiled
         if eager_twin not in outputs:
             nfe(eager_twin)
@@ -154,32 +133,23 @@ def sampler_times(args) -> dict:
             generator=torch.Generator().manual_seed(0),
             amp_dtype=torch.bfloat16,
         )
-        sync(args.device)
+        bench.sync(args.device)
         out[name] = time.perf_counter() - start
     return out
 
 
 def main() -> None:
     args = parse()
-    names = args.variants.split(",")
-    unknown = set(names) - set(VARIANTS)
-    if unknown:
-        raise SystemExit(f"unknown variant(s) {sorted(unknown)}; known: {', '.join(VARIANTS)}")
-    peaks = matmul_peaks(args.device)
+    names = bench.variant_names(args.variants, VARIANTS)
+    peaks = bench.matmul_peaks(args.device)
     rows = measure(args, names)
-    print(
-        f"# VDT sampling: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
-        f"batch {args.batch}, device {args.device}, torch threads {torch.get_num_threads()}, "
-        f"compile mode {args.compile_mode}; medians of {args.nfe} round-robin calls; process peak memory "
-        f"{peak_memory_mb(args.device):.0f} MB"
-    )
-    print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
+    bench.print_header("VDT sampling", args, f"{args.nfe} round-robin calls", peaks)
     print(
         f"{'variant':<14} {'NFE/s':>7} {'s/NFE (min-max)':>22} {'video-NFE/s':>11} {'GFLOP/s':>8} {'util':>6} "
         f"{'compile s':>9} {f'speed vs {names[0]}':>14} {'best vs best':>12} {'|out - eager|':>13}"
     )
     for r in rows:
-        ref = peaks["bf16" if "bf16" in r["variant"] else "fp32"]
+        ref = bench.reference_peak(peaks, r["variant"])
         print(
             f"{r['variant']:<14} {r['nfe_per_s']:7.2f} {r['s_per_nfe']:7.3f} ({r['s_min']:.3f}-{r['s_max']:.3f}) "
             f"{r['samples_nfe_per_s']:11.2f} {r['flops_per_s'] / 1e9:8.1f} {r['flops_per_s'] / ref:6.1%} "

@@ -24,11 +24,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import count_flops, interleaved, matmul_peaks, peak_memory_mb, spread, sync  # noqa: E402
+from benchmarks import _common as bench  # noqa: E402
 from vdt.diffusion import GaussianDiffusion  # noqa: E402
 from vdt.loss_and_ema import masked_loss  # noqa: E402
 from vdt.masks import MaskGenerator  # noqa: E402
-from vdt.model import COMPILE_MODES, compile_vdt, vdt_from_name  # noqa: E402
+from vdt.model import compile_vdt  # noqa: E402
 
 # name: (autocast dtype, compiled, gradient checkpointing)
 VARIANTS = {
@@ -42,19 +42,13 @@ VARIANTS = {
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", default="VDT-Ti/4")
-    p.add_argument("--input-size", type=int, default=32)
-    p.add_argument("--channels", type=int, default=3)
-    p.add_argument("--frames", type=int, default=8)
-    p.add_argument("--batch", type=int, default=12)
+    bench.add_vdt_arguments(p)
     p.add_argument("--repeats", type=int, default=5, help="timed steps per variant, round-robin")
-    p.add_argument("--compile-mode", default="default", choices=[m for m in COMPILE_MODES if m != "no"])
     p.add_argument(
         "--variants",
         default="fp32,bf16,compiled-fp32,compiled-bf16",
         help=f"comma-separated, of: {', '.join(VARIANTS)} (the first is the baseline of the ratios)",
     )
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--json", type=Path, help="write the figures to this file")
     return p.parse_args()
 
@@ -81,13 +75,13 @@ class Variant:
     def step(self) -> float:
         if self.device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats()
-        sync(self.device)
+        bench.sync(self.device)
         start = time.perf_counter()
         result = masked_loss(self.model, self.diffusion, self.x0, self.masks, generator=self.g, amp_dtype=self.amp)
         self.opt.zero_grad(set_to_none=True)
         result.loss.backward()
         self.opt.step()
-        sync(self.device)
+        bench.sync(self.device)
         seconds = time.perf_counter() - start
         if self.device.startswith("cuda"):
             self.peak_mb = torch.cuda.max_memory_allocated() / 2**20
@@ -104,25 +98,19 @@ class Variant:
 
 def main() -> None:
     args = parse()
-    names = args.variants.split(",")
-    unknown = set(names) - set(VARIANTS)
-    if unknown:
-        raise SystemExit(f"unknown variant(s) {sorted(unknown)}; known: {', '.join(VARIANTS)}")
-    peaks = matmul_peaks(args.device)
-    torch.manual_seed(0)
-    base = vdt_from_name(
-        args.size, input_size=args.input_size, in_channels=args.channels, num_frames=args.frames, num_classes=1
-    ).to(args.device)
+    names = bench.variant_names(args.variants, VARIANTS)
+    peaks = bench.matmul_peaks(args.device)
+    base = bench.seeded_vdt(args)
     base.train()
     variants = [Variant(name, base, args) for name in names]
-    flops = count_flops(variants[0].step)  # eager; the counter sees aten ops (also a warm-up step)
+    flops = bench.count_flops(variants[0].step)  # eager; the counter sees aten ops (also a warm-up step)
     for v in variants:
         v.warm_up(args.compile_mode)
-    times = interleaved({v.name: v.step for v in variants}, args.repeats)
+    times = bench.interleaved({v.name: v.step for v in variants}, args.repeats)
     tokens = args.frames * (args.input_size // base.patch_size) ** 2
     rows = []
     for v in variants:
-        s = spread(times[v.name])
+        s = bench.spread(times[v.name])
         rows.append(
             {
                 "variant": v.name,
@@ -137,19 +125,15 @@ def main() -> None:
             }
         )
     params_m = sum(p.numel() for p in base.parameters()) / 1e6
-    print(
-        f"# VDT train step: {args.size}, {args.frames}x{args.channels}x{args.input_size}x{args.input_size}, "
-        f"batch {args.batch}, device {args.device}, {params_m:.2f}M params, torch threads {torch.get_num_threads()}, "
-        f"compile mode {args.compile_mode}; medians of {args.repeats} round-robin steps; process peak memory "
-        f"{peak_memory_mb(args.device):.0f} MB"
+    bench.print_header(
+        "VDT train step", args, f"{args.repeats} round-robin steps", peaks, model=f"{params_m:.2f}M params, "
     )
-    print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
     print(
         f"{'variant':<14} {'s/step':>7} {'(min-max)':>13} {'samples/s':>9} {'tokens/s':>9} {'GFLOP/s':>7} "
         f"{'util':>6} {'compile s':>9} {f'speed vs {names[0]}':>14} {'best vs best':>12}"
     )
     for r in rows:
-        ref = peaks["bf16" if "bf16" in r["variant"] else "fp32"]
+        ref = bench.reference_peak(peaks, r["variant"])
         print(
             f"{r['variant']:<14} {r['s_per_step']:7.3f} {r['s_min']:6.3f}-{r['s_max']:<6.3f} "
             f"{r['samples_per_s']:9.2f} {r['tokens_per_s']:9.0f} {r['flops_per_s'] / 1e9:7.1f} "

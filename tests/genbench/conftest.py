@@ -2,8 +2,8 @@
 
 import pytest
 import torch
-from genbench_helpers import tiny_vdt
 
+from tests.helpers import tiny_vdt
 from vdt.checkpoint import save_model
 
 

@@ -1,5 +1,5 @@
 """Helpers of the generation-benchmark tests: videos whose frames encode their own index (so a test can tell which
-source frames a clip holds) and a tiny VDT. (A unique module name: a second conftest.py elsewhere cannot shadow it.)"""
+source frames a clip holds). (A unique module name: a second conftest.py elsewhere cannot shadow it.)"""
 
 from fractions import Fraction
 
@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from physion.video_io import write_video
-from vdt.model import VDT
 
 STEP = 6  # grey level per frame index: frame i is filled with 10 + STEP * i, far apart enough to survive H.264
 
@@ -42,23 +41,3 @@ def write_index_video(path, n: int, height: int = 16, width: int = 16, gop: int 
         for packet in stream.encode():
             container.mux(packet)
     return path
-
-
-def tiny_vdt(size: int = 8, frames: int = 6, patch: int = 2, seed: int = 0) -> VDT:
-    """A small pixel-space VDT whose output depends on its input (adaLN-Zero left by a small perturbation)."""
-    torch.manual_seed(seed)
-    model = VDT(
-        input_size=size,
-        patch_size=patch,
-        in_channels=3,
-        hidden_size=32,
-        depth=2,
-        num_heads=2,
-        num_frames=frames,
-        num_classes=1,
-    )
-    with torch.no_grad():
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.05)
-    return model.eval()

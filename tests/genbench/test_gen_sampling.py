@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from genbench_helpers import index_frames, tiny_vdt, write_index_video
+from genbench_helpers import index_frames, write_index_video
 from PIL import Image
 
 from physion.generation.plan import parse_shard
@@ -26,6 +26,7 @@ from pipelines.genbench.sampling_io import (
 )
 from pipelines.genbench.sharding import placement
 from pipelines.reporting.strips import video_strip
+from tests.helpers import tiny_vdt
 from vdt.autoencoders.pixels import PixelSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import TASKS

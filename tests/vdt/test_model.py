@@ -7,6 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from tests.helpers import tiny_vdt
 from vdt.checkpoint import CheckpointMismatchError, load_weights
 from vdt.embeddings import sincos_2d
 from vdt.model import VDT, vdt_from_name
@@ -154,18 +155,7 @@ def test_image_mode_shares_spatial_weights_and_loads_into_video():
 
 
 def test_checkpointing_and_resolution_change():
-    model = randomize(
-        VDT(
-            input_size=8,
-            patch_size=2,
-            hidden_size=32,
-            depth=2,
-            num_heads=2,
-            num_frames=4,
-            num_classes=1,
-            grad_checkpointing=True,
-        )
-    )
+    model = randomize(tiny_vdt(frames=4, seed=None, perturb=0.0, in_channels=4, grad_checkpointing=True))
     x = torch.randn(1, 4, 4, 8, 8)
     out = model(x, torch.tensor([7]))
     out.square().mean().backward()

@@ -3,29 +3,10 @@
 import pytest
 import torch
 
+from tests.helpers import tiny_vdt
 from vdt.checkpoint import CheckpointMismatchError, load_model, save_model
 from vdt.diffusion import GaussianDiffusion
-from vdt.model import VDT
 from vdt.video_tasks import complete, rollout
-
-
-def small_model(frames=6, seed=0):
-    torch.manual_seed(seed)
-    model = VDT(
-        input_size=8,
-        patch_size=2,
-        in_channels=3,
-        hidden_size=32,
-        depth=2,
-        num_heads=2,
-        num_frames=frames,
-        num_classes=1,
-    )
-    with torch.no_grad():  # leave adaLN-Zero: make the output depend on the input
-        for p in model.parameters():
-            if p.requires_grad:
-                p.add_(torch.randn_like(p) * 0.05)
-    return model.eval()
 
 
 @pytest.mark.parametrize(
@@ -33,7 +14,7 @@ def small_model(frames=6, seed=0):
     ["predict", "backward", "interpolation", "single_frame", "random_frames", "spatial_temporal", "unconditional"],
 )
 def test_complete_keeps_given_positions(task):
-    model = small_model()
+    model = tiny_vdt()
     diffusion = GaussianDiffusion.linear(1000).respace(5)
     video = torch.rand(2, 6, 3, 8, 8) * 2 - 1
     g = torch.Generator().manual_seed(0)
@@ -52,7 +33,7 @@ def test_complete_keeps_given_positions(task):
 def test_complete_takes_starting_noise_and_a_generator_per_batch():
     from vdt.masks import task_mask
 
-    model = small_model()
+    model = tiny_vdt()
     diffusion = GaussianDiffusion.linear(1000).respace("ddim4")
     video = torch.rand(3, 6, 3, 8, 8) * 2 - 1
     mask = task_mask("predict", 6, 8, 8, 3, n_given=2)
@@ -78,7 +59,7 @@ def test_complete_takes_starting_noise_and_a_generator_per_batch():
 
 
 def test_rollout_chains_windows_and_is_seeded():
-    model = small_model(frames=6)
+    model = tiny_vdt(frames=6)
     diffusion = GaussianDiffusion.linear(1000).respace(4)
     observed = torch.rand(2, 5, 3, 8, 8) * 2 - 1
     a = rollout(model, diffusion, observed, horizon=7, n_given=4, generator=torch.Generator().manual_seed(0))
@@ -101,8 +82,8 @@ def test_rollout_chains_windows_and_is_seeded():
 
 
 def test_own_checkpoint_round_trip(tmp_path):
-    model = small_model()
-    ema = small_model(seed=1)
+    model = tiny_vdt()
+    ema = tiny_vdt(seed=1)
     path = save_model(tmp_path / "ckpt" / "model.pt", model, ema=ema, extra={"step": 12})
     assert [p.name for p in path.parent.iterdir()] == ["model.pt"]  # no temp file left behind
     x, t = torch.randn(1, 6, 3, 8, 8), torch.tensor([9])
