@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from einops import reduce
+from einops import rearrange, reduce
 
 from physion.colour_objects import ObjectMeasures, measure, soft_masks
 from pipelines.features.vdt_tokens import time_bins
@@ -139,9 +139,9 @@ def pool_under_masks(tokens: torch.Tensor, objects: FrameObjects) -> torch.Tenso
     the weight mass (the object's share of the grid; 1 for the global token). An object absent from a frame
     (mass ~0) gets the global mean token, so the entity stays finite and says "nothing here" by its mass."""
     b, length, gh, gw, d = tokens.shape
-    weights = F.adaptive_avg_pool2d(objects.soft.reshape(b * length, 2, *objects.soft.shape[-2:]), (gh, gw))
-    weights = weights.reshape(b, length, 2, gh * gw)
-    flat = tokens.reshape(b, length, gh * gw, d).float()
+    weights = F.adaptive_avg_pool2d(rearrange(objects.soft, "b l e h w -> (b l) e h w"), (gh, gw))
+    weights = rearrange(weights, "(b l) e h w -> b l e (h w)", b=b)
+    flat = rearrange(tokens, "b l h w d -> b l (h w) d").float()
     mass = weights.sum(-1, keepdim=True)  # (B, L, 2, 1)
     glob = flat.mean(2, keepdim=True)  # (B, L, 1, D)
     pooled = torch.where(mass > 1e-3, (weights @ flat) / mass.clamp_min(1e-3), glob)

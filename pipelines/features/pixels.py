@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 
 
 def downsample(frames: torch.Tensor, size: int) -> torch.Tensor:
     """(B, L, 3, H, W) in [-1, 1] -> (B, L, 3, size, size), antialiased area-like resize."""
-    b, length = frames.shape[:2]
     x = F.interpolate(
-        frames.reshape(b * length, *frames.shape[2:]).float(),
+        rearrange(frames, "b l c h w -> (b l) c h w").float(),
         size=(size, size),
         mode="bilinear",
         antialias=True,
         align_corners=False,
     )
-    return x.reshape(b, length, 3, size, size)
+    return rearrange(x, "(b l) c h w -> b l c h w", b=frames.shape[0])
 
 
 def pixel_vectors(frames: torch.Tensor, size: int) -> torch.Tensor:
@@ -31,13 +31,9 @@ def pixel_entities(frames: torch.Tensor, size: int, cells: int) -> torch.Tensor:
     if size % cells:
         raise ValueError(f"pixel size {size} is not divisible by {cells} cells")
     x = downsample(frames, size)
-    b, length, c, s = x.shape[:4]
-    k = size // cells
-    patches = (
-        x.reshape(b, length, c, cells, k, cells, k)
-        .permute(0, 1, 3, 5, 2, 4, 6)
-        .reshape(b, length, cells * cells, c * k * k)
-    )
+    b, length = x.shape[:2]
+    # cell (row gy, column gx) of the grid -> one entity: its pixels, channel-major as a frame's are
+    patches = rearrange(x, "b l c (gy ky) (gx kx) -> b l (gy gx) (c ky kx)", gy=cells, gx=cells)
     centre = (torch.arange(cells, dtype=torch.float32) + 0.5) / cells
     ys, xs = torch.meshgrid(centre, centre, indexing="ij")
     pos = torch.stack([xs.flatten(), ys.flatten()], dim=-1).expand(b, length, cells * cells, 2)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -311,7 +312,7 @@ def encode_slots(
     if tokens.ndim != 5:
         raise ValueError(f"tokens must be (B, T, h, w, D), got shape {tuple(tokens.shape)}")
     b, t = tokens.shape[:2]
-    frames = tokens.reshape(b * t, *tokens.shape[2:])
+    frames = rearrange(tokens, "b t h w d -> (b t) h w d")
     slots, cents = [], []
     for i in range(0, len(frames), batch_size):
         batch = frames[i : i + batch_size].to(model.token_mean.device)
@@ -321,7 +322,8 @@ def encode_slots(
     k, s_dim = model.config["num_slots"], model.config["slot_dim"]
     if not slots:
         return torch.zeros(b, t, k, s_dim), torch.zeros(b, t, k, 2)
-    return torch.cat(slots).reshape(b, t, k, s_dim), torch.cat(cents).reshape(b, t, k, 2)
+    per_frame = "(b t) k d -> b t k d"
+    return rearrange(torch.cat(slots), per_frame, b=b), rearrange(torch.cat(cents), per_frame, b=b)
 
 
 def slot_entities(model: SlotAutoencoder, tokens, batch_size: int = 256, seed: int = 0) -> torch.Tensor:

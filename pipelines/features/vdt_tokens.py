@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 
 from vdt.model import VDT
 
@@ -65,10 +66,8 @@ def frame_tokens(
 
 def pool_grid(tokens: torch.Tensor, cells: int) -> torch.Tensor:
     """(B, L, gh, gw, D) -> (B, L, cells * cells * D): average pooling to a cells x cells grid per frame."""
-    b, length, gh, gw, d = tokens.shape
-    x = tokens.reshape(b * length, gh, gw, d).permute(0, 3, 1, 2)
-    pooled = F.adaptive_avg_pool2d(x, cells)  # (B*L, D, cells, cells)
-    return pooled.permute(0, 2, 3, 1).reshape(b, length, cells * cells * d)
+    pooled = F.adaptive_avg_pool2d(rearrange(tokens, "b l h w d -> (b l) d h w"), cells)
+    return rearrange(pooled, "(b l) d h w -> b l (h w d)", b=tokens.shape[0])
 
 
 def time_bins(per_frame: torch.Tensor, bins: int) -> torch.Tensor:
