@@ -161,7 +161,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "model": c.model.model_dump(mode="json"),
             "latent": c.latent.model_dump(mode="json"),
         },
-        "rollout": {k: (ctx.manifest("rollout") or {}).get(k) for k in ("sampler", "pixel_mse")},
+        "rollout": {k: (ctx.manifest("rollout") or {}).get(k) for k in ("sampler", "pixel_mse", "frame_change_std")},
         "readout": readout,
         "comparisons": {
             "pooled": readout["pooled"]["comparisons"],
@@ -258,15 +258,19 @@ def run(ctx: RunContext) -> dict[str, Any]:
             "",
             "## Rollout error",
             "",
-            "Pixel MSE over the predicted frames (values in [-1, 1]), against repeating the last observed frame:",
+            "Pixel MSE over the predicted frames (values in [-1, 1]), against repeating the last observed frame; "
+            "and the standard deviation of the frame-to-frame change (from the last observed frame on), the "
+            "rollout's against the true video's: far above 1x is speckle, below it a scene that moves too little.",
             "",
-            "| scenario | VDT rollout | copy last frame | ratio |",
-            "|---|---|---|---|",
+            "| scenario | VDT rollout | copy last frame | ratio | frame change std, rollout / true |",
+            "|---|---|---|---|---|",
         ]
-        lines += [
-            f"| {sc} | {e['model']:.4f} | {e['copy_last']:.4f} | {e['model'] / max(e['copy_last'], 1e-12):.2f} |"
-            for sc, e in errors.items()
-        ]
+        changes = (ctx.manifest("rollout") or {}).get("frame_change_std") or {}
+        for sc, e in errors.items():
+            ch = changes.get(sc)
+            change = f"{ch['model']:.4f} / {ch['true']:.4f} ({ch['ratio']:.2f}x)" if ch else "not recorded"
+            ratio = e["model"] / max(e["copy_last"], 1e-12)
+            lines.append(f"| {sc} | {e['model']:.4f} | {e['copy_last']:.4f} | {ratio:.2f} | {change} |")
     lines += ["", reference_section(), "", "## Pictures", "", f"![accuracy per scenario]({Path(chart).name})", ""]
     lines += [f"![{Path(s).stem}](strips/{Path(s).name})" for s in strips]
     lines += ["", "## Config", "", "```yaml", dump_config(c).rstrip(), "```", ""]

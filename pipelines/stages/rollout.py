@@ -77,14 +77,18 @@ def run(ctx: RunContext) -> dict[str, Any]:
         )
         # How good the rollout is, in pixels, against the no-model baseline of repeating the last observed frame.
         future_frames = frames[:, n_obs:]
-        mse_model = ((space.decode(predicted).float() - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
+        decoded = space.decode(predicted).float()
+        mse_model = ((decoded - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
         mse_copy = ((frames[:, n_obs - 1 : n_obs] - future_frames) ** 2).mean(dim=(1, 2, 3, 4))
+        last = frames[:, n_obs - 1 : n_obs].float()
         save_atomic(
             {
                 "names": [it["name"] for it in items],
                 "predicted": predicted.half().cpu(),
                 "mse_model": mse_model.cpu(),
                 "mse_copy_last": mse_copy.cpu(),
+                "frame_change_std_model": frame_change_std(torch.cat([last, decoded], dim=1)).cpu(),
+                "frame_change_std_true": frame_change_std(torch.cat([last, future_frames.float()], dim=1)).cpu(),
                 "observed_frames": n_obs,
                 "frame_offset": c.model.frame_offset,
             },
@@ -103,6 +107,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "observed_frames": n_obs,
         "sampler": c.rollout.sampler.model_dump(),
         "pixel_mse": rollout_errors(ctx),
+        "frame_change_std": frame_change_summary(ctx),
         "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
         "trials_rolled_out_here": trials_done,
     }
@@ -120,6 +125,27 @@ def rollout_errors(ctx: RunContext) -> dict[str, dict[str, float]]:
             "copy_last": float(torch.cat([ch["mse_copy_last"] for ch in chunks]).mean()),
             "trials": sum(len(ch["names"]) for ch in chunks),
         }
+    return out
+
+
+def frame_change_std(frames: torch.Tensor) -> torch.Tensor:
+    """(B, T, C, H, W) -> (B,) standard deviation of the frame-to-frame differences: speckle (fresh noise in every
+    generated frame) shows as a value far above the true videos', blur or a frozen scene as one below."""
+    return (frames[:, 1:] - frames[:, :-1]).flatten(1).std(dim=1)
+
+
+def frame_change_summary(ctx: RunContext) -> dict[str, dict[str, float]]:
+    """Per scenario, the mean frame-to-frame change std of the rollouts (from the last observed frame on) and of the
+    true videos over the same frames; scenarios whose chunks predate the statistic are left out."""
+    out = {}
+    for scenario in ctx.scenario_names():
+        chunks = [
+            torch.load(p, weights_only=True) for split in ctx.splits for p in rollout_chunks(ctx, split, scenario)
+        ]
+        if chunks and all("frame_change_std_model" in ch for ch in chunks):
+            model = float(torch.cat([ch["frame_change_std_model"] for ch in chunks]).mean())
+            true = float(torch.cat([ch["frame_change_std_true"] for ch in chunks]).mean())
+            out[scenario] = {"model": model, "true": true, "ratio": model / max(true, 1e-12)}
     return out
 
 

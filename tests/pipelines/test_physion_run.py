@@ -85,6 +85,10 @@ def test_every_artifact(finished_run):
     assert chunk["mse_model"].shape == (2,) and bool((chunk["mse_copy_last"] >= 0).all())
     errors = json.loads((root / "rollout" / "manifest.json").read_text())["pixel_mse"]
     assert set(errors) == {"Collide", "Roll"} and errors["Roll"]["trials"] == 16 and errors["Roll"]["model"] > 0
+    assert chunk["frame_change_std_model"].shape == (2,) and bool((chunk["frame_change_std_true"] > 0).all())
+    changes = json.loads((root / "rollout" / "manifest.json").read_text())["frame_change_std"]
+    assert set(changes) == {"Collide", "Roll"}
+    assert changes["Roll"]["ratio"] == pytest.approx(changes["Roll"]["model"] / changes["Roll"]["true"])
     with np.load(root / "extract" / "test" / "Collide.npz") as f:
         assert len(f["names"]) == 6 and sorted(f["labels"].tolist()) == [0, 0, 0, 1, 1, 1]
         for variant in ("observed", "simulated", "copy-last", "full"):
@@ -273,6 +277,24 @@ def test_evaluate_a_new_scenario_without_retraining(finished_run, tmp_path):
     assert not list((out / "generate" / "store").glob("training/*/*.hdf5"))  # no training trials were made
 
 
+def two_processes(stage: str, config_path: Path, root: Path) -> subprocess.CompletedProcess:
+    """``vdt-physion STAGE CONFIG --out ROOT`` under torchrun with 2 processes (one CPU thread each)."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    torchrun = Path(sys.executable).with_name("torchrun")
+    command = [
+        str(torchrun),
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "pipelines.cli",
+        stage,
+        str(config_path),
+        "--out",
+        str(root),
+    ]
+    return subprocess.run([*command, "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_two_processes_split_the_rollout_and_match_one_process(finished_run, tmp_path):
     """Under a 2-process launcher (torchrun; `accelerate launch` sets the same variables) the rollout chunks are
     shared between the processes, and every chunk equals the one-process result (seeds are per chunk)."""
@@ -281,26 +303,7 @@ def test_two_processes_split_the_rollout_and_match_one_process(finished_run, tmp
     shutil.rmtree(root / "rollout")
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(json.dumps(tiny_config()))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run(
-        [
-            str(torchrun),
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "pipelines.cli",
-            "rollout",
-            str(config_path),
-            "--out",
-            str(root),
-            "--no-progress",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = two_processes("rollout", config_path, root)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stderr.count("for this process") == 2 and "10 chunks in all, 5 for this process" in done.stderr
     for chunk in (finished_run.root / "rollout").rglob("chunk-*.pt"):
@@ -316,28 +319,19 @@ def test_two_process_pretraining_logs_once_and_finishes(finished_run, tmp_path):
     run_pipeline(context(raw, root), last="generate")
     config_path = tmp_path / "ddp.yaml"
     config_path.write_text(json.dumps(raw))
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    torchrun = Path(sys.executable).with_name("torchrun")
-    done = subprocess.run(
-        [
-            str(torchrun),
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "pipelines.cli",
-            "pretrain",
-            str(config_path),
-            "--out",
-            str(root),
-            "--no-progress",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = two_processes("pretrain", config_path, root)
     assert done.returncode == 0, done.stderr[-2000:]
     out = root / "pretrain" / "all"
     assert [int(r["step"]) for r in csv.DictReader(open(out / "loss.csv"))] == [1, 2, 3, 4, 5, 6]  # main process only
     assert torch.load(out / "model.pt", weights_only=True)["step"] == 6
     assert context(raw, root).is_done("pretrain")
+
+
+def test_frame_change_std_tells_speckle_from_a_still_scene():
+    from pipelines.stages.rollout import frame_change_std
+
+    still = torch.full((2, 5, 3, 8, 8), 0.3)
+    torch.testing.assert_close(frame_change_std(still), torch.zeros(2))
+    # fresh noise of std s in every frame: differences of two independent draws have std s * sqrt(2)
+    speckle = 0.1 * torch.randn(2, 200, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(frame_change_std(speckle), torch.full((2,), 0.1 * 2**0.5), rtol=0.02, atol=0)
