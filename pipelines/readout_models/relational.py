@@ -120,7 +120,12 @@ class RelationalFit:
 
     def predict(self, entities, batch_size: int = 64) -> np.ndarray:
         """(n, T, K, d) -> (n,) labels in {0, 1}, thresholded at the validation-chosen ``threshold``."""
-        return (self.predict_proba(entities, batch_size) > self.threshold).astype(np.int64)
+        return self.proba_and_labels(entities, batch_size)[1]
+
+    def proba_and_labels(self, entities, batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """(n, T, K, d) -> ``predict_proba`` and ``predict`` from one pass of the model."""
+        proba = self.predict_proba(entities, batch_size)
+        return proba, (proba > self.threshold).astype(np.int64)
 
     def to_dict(self) -> dict:
         """A json-safe summary (no weights)."""

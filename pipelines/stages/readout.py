@@ -22,9 +22,9 @@ from tqdm.auto import tqdm
 
 from physion.atomic import write_json_atomic
 from pipelines.config.physion_run import VARIANTS, ReadoutConfig
-from pipelines.readout_models.linear import fit_linear_readout
+from pipelines.readout_models.linear import LinearReadout, fit_linear_readout
 from pipelines.readout_models.metrics import accuracy_ci, paired_difference_ci, roc_auc
-from pipelines.readout_models.relational import fit_relational_readout, split_validation
+from pipelines.readout_models.relational import RelationalFit, fit_relational_readout, split_validation
 from pipelines.stages.context import RunContext
 from pipelines.stages.layout import feature_key, features_file, predictions_file, readout_results
 
@@ -48,41 +48,71 @@ def load_features(ctx: RunContext, split: str, scenario: str, with_labels: bool)
     return FeatureSet(names, arrays, labels)
 
 
+def load_labels(ctx: RunContext, split: str, scenario: str) -> np.ndarray:
+    """The labels alone (an npz member is read only when asked for, so the features are not loaded again)."""
+    with np.load(features_file(ctx, split, scenario)) as f:
+        return f["labels"].astype(np.int64)
+
+
 def predict_scenario(
     train: FeatureSet, test: FeatureSet, cfg: ReadoutConfig, seed: int, progress: bool = False
 ) -> dict[str, dict[str, Any]]:
     """Fit every readout on ``train`` and predict ``test`` (features only) -> {readout: {proba, pred, fit}}."""
     if test.labels is not None:
         raise ValueError("predict_scenario must not be given test labels")
-    train_idx, val_idx = split_validation(train.labels, cfg.validation_fraction, seed)
-    out = {}
+    split = split_validation(train.labels, cfg.validation_fraction, seed)
     jobs = [(family, kind, variant) for family, kind in cfg.pairs for variant in VARIANTS]
-    for family, kind, variant in tqdm(jobs, desc="readouts", leave=False, disable=not progress):
-        key = feature_key(family, kind, variant)
-        X, X_test = train.arrays[key], test.arrays[key]
-        if kind == "linear":
-            fit = fit_linear_readout(X, train.labels, seed=seed, **cfg.linear_kwargs())
-        else:
-            r = cfg.relational
-            fit = fit_relational_readout(
-                X[train_idx],
-                train.labels[train_idx],
-                X[val_idx],
-                train.labels[val_idx],
-                hidden=r.hidden,
-                epochs=r.epochs,
-                lr=r.lr,
-                batch_size=r.batch_size,
-                weight_decay=r.weight_decay,
-                seed=seed,
-                min_steps=r.min_steps,
-            )
-        out[f"{family}/{kind}/{variant}"] = {
-            "proba": fit.predict_proba(X_test),
-            "pred": fit.predict(X_test),
-            "fit": fit.to_dict(),
-        }
-    return out
+    return {
+        f"{family}/{kind}/{variant}": predict_readout(train, test, split, family, kind, variant, cfg, seed)
+        for family, kind, variant in tqdm(jobs, desc="readouts", leave=False, disable=not progress)
+    }
+
+
+def predict_readout(
+    train: FeatureSet,
+    test: FeatureSet,
+    split: tuple[np.ndarray, np.ndarray],
+    family: str,
+    kind: str,
+    variant: str,
+    cfg: ReadoutConfig,
+    seed: int,
+) -> dict[str, Any]:
+    """One readout of ``predict_scenario``: fitted on ``train`` (relational: on the (train, validation) indices
+    ``split``), then {proba, pred, fit} on ``test``."""
+    fit = fit_readout(train, split, family, kind, variant, cfg, seed)
+    proba, pred = fit.proba_and_labels(test.arrays[feature_key(family, kind, variant)])
+    return {"proba": proba, "pred": pred, "fit": fit.to_dict()}
+
+
+def fit_readout(
+    train: FeatureSet,
+    split: tuple[np.ndarray, np.ndarray],
+    family: str,
+    kind: str,
+    variant: str,
+    cfg: ReadoutConfig,
+    seed: int,
+) -> LinearReadout | RelationalFit:
+    """The fitted readout ``family/kind`` on ``train``'s ``variant`` features (relational: on ``split``)."""
+    X = train.arrays[feature_key(family, kind, variant)]
+    if kind == "linear":
+        return fit_linear_readout(X, train.labels, seed=seed, **cfg.linear_kwargs())
+    train_idx, val_idx = split
+    r = cfg.relational
+    return fit_relational_readout(
+        X[train_idx],
+        train.labels[train_idx],
+        X[val_idx],
+        train.labels[val_idx],
+        hidden=r.hidden,
+        epochs=r.epochs,
+        lr=r.lr,
+        batch_size=r.batch_size,
+        weight_decay=r.weight_decay,
+        seed=seed,
+        min_steps=r.min_steps,
+    )
 
 
 def score(predictions: dict[str, dict[str, Any]], labels: np.ndarray, cfg: ReadoutConfig, seed: int) -> dict:
@@ -134,7 +164,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         train = load_features(ctx, train_split, scenario, with_labels=True)
         test = load_features(ctx, test_split, scenario, with_labels=False)
         predictions = predict_scenario(train, test, c.readout, c.seed, progress=ctx.progress)
-        labels = load_features(ctx, test_split, scenario, with_labels=True).labels  # only now, for scoring
+        labels = load_labels(ctx, test_split, scenario)  # only now, for scoring
         scores = score(predictions, labels, c.readout, c.seed)
         preds = {k: p["pred"] for k, p in predictions.items()}
         results[scenario] = {

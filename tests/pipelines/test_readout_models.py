@@ -2,10 +2,17 @@
 
 import inspect
 import json
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 from pipelines.readout_models import (
     RelationalReadout,
@@ -142,6 +149,38 @@ def test_linear_readout_with_pca_finds_a_signal_in_many_features():
     assert fit_linear_readout(X, y, c_grid=[1.0]).reduction is None  # no pca_dims: physopt as it was
 
 
+def test_linear_readout_search_is_gridsearchcvs():
+    # The search fits the scaler and each PCA once per fold, not once per C: it must choose and refit exactly as
+    # GridSearchCV over the whole Pipeline does (every candidate: PCA 2, 4 and the raw features), to the last bit.
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 60)
+    X = rng.normal(size=(60, 3)) @ rng.normal(size=(3, 40)) + rng.normal(size=(60, 40))
+    X[:, :3] += 0.8 * (2 * y[:, None] - 1)
+    X_test = rng.normal(size=(30, 40))
+    grid = [1e-4, 1e-2, 1.0, 100.0]
+    pipe = Pipeline([("scale", StandardScaler()), ("reduce", "passthrough"), ("logreg", LogisticRegression())])
+    candidates = [{"reduce": [r], "logreg__C": grid} for r in (PCA(2, random_state=0), PCA(4, random_state=0))]
+    search = GridSearchCV(
+        pipe,
+        [*candidates, {"reduce": ["passthrough"], "logreg__C": grid}],
+        scoring="accuracy",
+        cv=StratifiedKFold(n_splits=5, shuffle=True, random_state=0),
+    )
+    keep = undersample_indices(y, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X[keep], y[keep])
+    for n_jobs in (1, 2):
+        readout = fit_linear_readout(X, y, c_grid=grid, pca_dims=[2, 4], max_feature_ratio=2.0, n_jobs=n_jobs)
+        reduce = search.best_params_["reduce"]
+        assert readout.reduction == (None if reduce == "passthrough" else reduce.n_components)
+        assert readout.best_c == search.best_params_["logreg__C"]
+        assert readout.cv_accuracy == search.best_score_
+        assert np.array_equal(readout.predict_proba(X_test), search.predict_proba(X_test)[:, 1])
+        proba, pred = readout.proba_and_labels(X_test)
+        assert np.array_equal(proba, readout.predict_proba(X_test)) and np.array_equal(pred, search.predict(X_test))
+
+
 def test_paired_difference_hand_examples_and_pairing():
     y = np.array([1, 0, 1, 0])
     same = paired_difference_ci(y, [1, 0, 0, 0], [1, 0, 0, 0])
@@ -247,6 +286,8 @@ def test_relational_readout_learns_a_pairwise_relation(relational_data, relation
     assert (fit.predict(E_test) == y_test).mean() > 0.85
     assert fit.val_history[fit.best_epoch - 1] == fit.val_accuracy == max(fit.val_history)
     assert ((fit.predict_proba(E_test) > fit.threshold) == fit.predict(E_test)).all()
+    proba, pred = fit.proba_and_labels(E_test)
+    assert np.array_equal(proba, fit.predict_proba(E_test)) and np.array_equal(pred, fit.predict(E_test))
     assert json.loads(json.dumps(fit.to_dict()))["best_epoch"] == fit.best_epoch
     # the same trials as flat per-entity features: a linear readout stays near chance, the task needs pairs
     E_train, y_train = relational_data["train"]
