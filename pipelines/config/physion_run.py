@@ -319,6 +319,10 @@ class PhysionRunConfig(Section):
             )
         if self.pretrain_data is not None:
             self._check_mixed(self.pretrain_data)
+        if self.pretrain.image_steps and m.init_checkpoint is not None:
+            raise ValueError(
+                "pretrain.image_steps trains the spatial layers from scratch: it does not go with model.init_checkpoint"
+            )
         if self.protocol == "all-but-one" and len(self.data.scenarios) < 2:
             raise ValueError("protocol all-but-one needs at least 2 data.scenarios")
         span = (m.num_frames - 1) * m.frame_offset + 1

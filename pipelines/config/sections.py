@@ -131,6 +131,13 @@ class PretrainConfig(Section):
     )
     loss_weighting: Literal[LOSS_WEIGHTINGS] = Field("none", description="none, or min_snr (min(SNR, snr_gamma))")
     snr_gamma: float = Field(5.0, gt=0)
+    image_steps: int = Field(
+        0,
+        ge=0,
+        description="spatial-first decoupled training (the paper's): this many steps of an image-mode VDT (no "
+        "temporal layers) denoising single frames, then `steps` of video training from its spatial layers; 0: video "
+        "only (docs/design.md §2)",
+    )
     checkpoint_every: int = Field(250, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     preview_every: int = Field(500, ge=1)

@@ -12,6 +12,11 @@ def checkpoint_path(folder: Path, step: int) -> Path:
     return folder / "checkpoints" / f"step-{step:07d}.pt"
 
 
+def spatial_phase_dir(folder: Path) -> Path:
+    """Where the image-mode phase of a decoupled training (``pretrain.image_steps``) keeps its own training folder."""
+    return folder / "spatial"
+
+
 def list_checkpoints(folder: Path) -> list[tuple[int, Path]]:
     """(step, path) of the complete checkpoints, oldest first (temporary files of a crashed write are ignored)."""
     found = []

@@ -6,6 +6,7 @@ Folder it writes (``out_dir``):
                                 (pipelines.training.load_trained reads it)
   loss.csv, tensorboard/        loss per mask task every ``log_every`` steps
   previews/step-NNNNNNN.png     given | predicted | true strips of a few fixed clips
+  spatial/                      with pretrain.image_steps: the image-mode phase, a folder of this same layout
 A rerun resumes from the newest checkpoint: the step count continues and nothing before it is redone.
 """
 
@@ -21,10 +22,10 @@ from accelerate.utils import set_seed
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
-from pipelines.config.loading import ConfigError
+from pipelines.config.loading import ConfigError, validate_config
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from pipelines.distributed import force_cpu
-from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints
+from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints, spatial_phase_dir
 from pipelines.training.loss_log import LossLog, truncate_csv
 from pipelines.training.model_factory import (
     DIFFUSION_KEY,
@@ -129,7 +130,56 @@ def train_vdt(
     progress: bool = True,
 ) -> Path:
     """Train (or finish training) a VDT on ``dataset`` (items: (T, 3, H, W) in [-1, 1], or dicts with "frames");
-    returns ``out_dir/model.pt``."""
+    returns ``out_dir/model.pt``. With ``pretrain.image_steps`` the paper's decoupled schedule: an image-mode VDT
+    first learns single frames in ``spatial_phase_dir(out_dir)`` (its own resumable training folder), then the
+    video VDT trains ``pretrain.steps`` from its spatial layers (and its latent normalisation)."""
+    if pretrain.image_steps:
+        if model.init_checkpoint is not None:
+            raise ConfigError(
+                f"pretrain.image_steps trains the spatial layers from scratch, but model.init_checkpoint is set "
+                f"({model.init_checkpoint}): set one of them"
+            )
+        spatial = _train(
+            dataset,
+            model=model,
+            latent=latent,
+            pretrain=spatial_phase(pretrain),
+            out_dir=spatial_phase_dir(Path(out_dir)),
+            seed=seed,
+            progress=progress,
+            mode="image",
+        )
+        raw = {**model.model_dump(mode="json"), "init_checkpoint": str(spatial)}
+        model = validate_config(raw, ModelConfig, source=f"{out_dir}: the video phase")
+    return _train(dataset, model=model, latent=latent, pretrain=pretrain, out_dir=out_dir, seed=seed, progress=progress)
+
+
+def spatial_phase(pretrain: PretrainConfig) -> PretrainConfig:
+    """The recipe of the image-mode phase: ``image_steps`` steps of ``pretrain``'s, every frame its own image to
+    generate (the unconditional task: an image VDT's frames do not see each other, so nothing can be given)."""
+    raw = pretrain.model_dump(mode="json")
+    raw.update(
+        steps=pretrain.image_steps,
+        image_steps=0,
+        warmup_steps=min(pretrain.warmup_steps, pretrain.image_steps),
+        mask_weights={"unconditional": 1.0},
+        n_given_range=None,
+    )
+    return validate_config(raw, PretrainConfig, source="pretrain (the spatial phase of image_steps)")
+
+
+def _train(
+    dataset: Dataset,
+    *,
+    model: ModelConfig,
+    latent: LatentConfig,
+    pretrain: PretrainConfig,
+    out_dir: Path,
+    seed: int,
+    progress: bool,
+    mode: str = "video",
+) -> Path:
+    """One training of ``train_vdt`` (``mode`` image: the spatial phase)."""
     out_dir = Path(out_dir)
     final = out_dir / "model.pt"
     if final.is_file():
@@ -159,7 +209,7 @@ def train_vdt(
     elif latent.fits_normalization:
         picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed))[:NORMALIZATION_CLIPS]
         space = fit_normalization(space, torch.stack([_frames(dataset[int(i)]) for i in picks]).to(acc.device))
-    vdt = build_vdt(model, space, init or None)
+    vdt = build_vdt(model, space, init or None, mode=mode)
     vdt.grad_checkpointing = pretrain.grad_checkpointing
     ema = make_ema(vdt)
     compile_vdt(vdt, pretrain.compile)  # after the EMA copy, which stays eager; in place, so state dict keys stay

@@ -41,9 +41,11 @@ def build_diffusion(pretrain: PretrainConfig, model: ModelConfig) -> GaussianDif
     )
 
 
-def build_vdt(model: ModelConfig, space: LatentSpace, init: dict | None = None) -> VDT:
+def build_vdt(model: ModelConfig, space: LatentSpace, init: dict | None = None, mode: str = "video") -> VDT:
     """A fresh VDT for ``model`` on ``space``'s latents, started from ``model.init_checkpoint`` when given
-    (``init``: that checkpoint already read, so it is not read twice)."""
+    (``init``: that checkpoint already read, so it is not read twice). ``mode`` image: no temporal layers (the
+    spatial phase of decoupled training); a video VDT started from such a checkpoint gets fresh temporal layers
+    whose output projection is zero, so it starts as the image model frame by frame."""
     size, _ = space.latent_size(model.resolution, model.resolution)
     vdt = vdt_from_name(
         model.size,
@@ -53,10 +55,12 @@ def build_vdt(model: ModelConfig, space: LatentSpace, init: dict | None = None) 
         num_frames=model.num_frames,
         learn_sigma=model.learn_sigma,
         num_classes=1,
+        mode=mode,
     )
     if model.init_checkpoint is not None:
-        load_weights(vdt, init or model.init_checkpoint)
-        log.info("initialised the VDT from %s", model.init_checkpoint)
+        spatial_only = (init or {}).get("config", {}).get("mode") == "image" and mode == "video"
+        load_weights(vdt, init or model.init_checkpoint, allow_missing_temporal=spatial_only)
+        log.info("initialised the VDT from %s%s", model.init_checkpoint, " (spatial layers)" if spatial_only else "")
     return vdt
 
 

@@ -51,6 +51,12 @@ def test_paper_config_is_the_papers_setting():
             "unknown: ['slots/linear']",
         ),
         ({"readout": {"readouts": []}}, "readout.readouts", "distinct readouts"),
+        ({"pretrain": {"image_steps": -1}}, "pretrain.image_steps", "greater than or equal to 0"),
+        (
+            {"pretrain": {"image_steps": 10}, "model": {"init_checkpoint": "m.pt"}},
+            "(top level)",
+            "does not go with model.init_checkpoint",
+        ),
     ],
 )
 def test_invalid_configs_name_the_key(raw, key, words):

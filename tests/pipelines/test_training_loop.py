@@ -72,3 +72,37 @@ def test_ema_warm_up_averages_the_last_fifth_until_the_nominal_window():
     assert ema_decay_at(0, 0.999) == 0.0
     assert 1 / (1 - ema_decay_at(500, 0.999)) == pytest.approx(101)  # a window of 1 + 500 / 5 steps
     assert ema_decay_at(5000, 0.999) == 0.999 and ema_decay_at(995, 0.995) == 0.995
+
+
+def test_decoupled_training_trains_images_first_then_video_from_their_spatial_layers(tmp_path, caplog):
+    import logging
+
+    from pipelines.training.checkpoints import spatial_phase_dir
+    from pipelines.training.loop import spatial_phase
+
+    clips = moving_shapes(12, 4, 8, radius=1.2, max_speed=1.0, bounce=False, generator=torch.Generator().manual_seed(0))
+    pretrain = PretrainConfig(steps=3, image_steps=4, batch_size=4, checkpoint_every=10, preview_every=100)
+    phase = spatial_phase(pretrain)
+    assert (phase.steps, phase.image_steps, dict(phase.mask_weights)) == (4, 0, {"unconditional": 1.0})
+    with caplog.at_level(logging.INFO):
+        path = train_vdt(clips, model=MODEL, latent=LatentConfig(), pretrain=pretrain, out_dir=tmp_path, progress=False)
+    image, video = read_checkpoint(spatial_phase_dir(tmp_path) / "model.pt"), read_checkpoint(path)
+    assert (image["config"]["mode"], image["step"], video["config"]["mode"], video["step"]) == ("image", 4, "video", 3)
+    assert "(spatial layers)" in caplog.text  # the video phase started from the image model
+    # the image model has no temporal layers; the video model has them and every spatial weight of the image one
+    temporal = set(video["model"]) - set(image["model"])
+    assert temporal and all("temporal" in k or k == "time_embed" for k in temporal)
+    # one normalisation for both phases: the video phase inherits the image phase's
+    torch.testing.assert_close(video["latent_norm"]["scale"], image["latent_norm"]["scale"])
+    # the video model's spatial layers are the image model's, trained further: closer to them than a fresh start
+    fresh = read_checkpoint(
+        train_vdt(clips, model=MODEL, latent=LatentConfig(), pretrain=PRETRAIN, out_dir=tmp_path / "v", progress=False)
+    )
+    key = "blocks.0.adaLN_modulation.1.weight"  # zero at initialisation (adaLN-Zero), so training alone moves it
+    near = (video["model"][key] - image["model"][key]).norm()
+    assert near < (fresh["model"][key] - image["model"][key]).norm()
+    # a rerun finds both phases finished
+    assert train_vdt(clips, model=MODEL, latent=LatentConfig(), pretrain=pretrain, out_dir=tmp_path, progress=False)
+    with pytest.raises(ValueError, match="image_steps trains the spatial layers from scratch"):
+        init = ModelConfig(**{**MODEL.model_dump(), "init_checkpoint": path})
+        train_vdt(clips, model=init, latent=LatentConfig(), pretrain=pretrain, out_dir=tmp_path / "x", progress=False)
