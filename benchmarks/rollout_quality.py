@@ -15,6 +15,8 @@ a PNG with the learning curves and error against model evaluations.
     python benchmarks/rollout_quality.py --setting 'x0-minsnr:prediction=x0,loss_weighting=min_snr'
     python benchmarks/rollout_quality.py --settings --steps 500 \
         --setting 'tune:init=models/vdt_ti4_physion32.pt,prediction=x0,lr=3e-4,warmup_steps=10'
+    python benchmarks/rollout_quality.py --settings x0-norm --setting 'x0-decoupled:prediction=x0,image_steps=300'
+        # the paper's spatial-first schedule; its curve's times include the image phase
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.stats
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -37,7 +40,7 @@ from physion.generation.generate_store import generate  # noqa: E402
 from pipelines.config.loading import validate_config  # noqa: E402
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig  # noqa: E402
 from pipelines.training import load_trained, train_vdt  # noqa: E402
-from pipelines.training.checkpoints import checkpoint_path  # noqa: E402
+from pipelines.training.checkpoints import checkpoint_path, spatial_phase_dir  # noqa: E402
 from vdt.diffusion import spacing_string  # noqa: E402
 from vdt.video_tasks import rollout  # noqa: E402
 
@@ -242,7 +245,8 @@ def evaluate(path: Path, sampler: str, trials: dict[str, torch.Tensor], start: i
         )
         pred = trained.space.decode(pred_lat).float()
         future = frames[:, OBSERVED:]
-        mse = float(((pred - future) ** 2).mean())
+        trial_mse = ((pred - future) ** 2).mean(dim=(1, 2, 3, 4))
+        mse = float(trial_mse.mean())
         copy = float(((frames[:, OBSERVED - 1 : OBSERVED] - future) ** 2).mean())
         step_sd = float((pred[:, 1:] - pred[:, :-1]).std())
         true_sd = float((future[:, 1:] - future[:, :-1]).std())
@@ -250,6 +254,7 @@ def evaluate(path: Path, sampler: str, trials: dict[str, torch.Tensor], start: i
             "mse": mse,
             "copy_last": copy,
             "ratio": mse / copy,
+            "trial_mse": trial_mse.tolist(),
             "step_sd": step_sd,
             "true_step_sd": true_sd,
             "objects": {k: v.tolist() for k, v in object_errors(pred, frames).items()},
@@ -267,19 +272,31 @@ def evaluate(path: Path, sampler: str, trials: dict[str, torch.Tensor], start: i
     }
 
 
-def curve(name: str, run: Path, args, trials) -> list[dict]:
+def training_seconds(run: Path) -> dict[int, float]:
+    """step -> training wall time at that step (loss.csv), counting a decoupled run's spatial phase before it."""
     seconds = {}
     with open(run / "loss.csv") as f:
         for row in csv.DictReader(f):
             seconds[int(row["step"])] = float(row["seconds"])
+    spatial = spatial_phase_dir(run)
+    if (spatial / "loss.csv").is_file():
+        before = max(training_seconds(spatial).items())[1]
+        seconds = {step: before + s for step, s in seconds.items()}
+    return seconds
+
+
+def curve(name: str, run: Path, args, trials) -> list[dict]:
+    seconds = training_seconds(run)
     points = []
     for step in range(args.curve_every, args.steps + 1, args.curve_every):
         ckpt = checkpoint_path(run, step)
         if ckpt.is_file():
             result = evaluate(ckpt, args.curve_sampler, trials, args.start)
-            points.append({"step": step, "seconds": seconds.get(step), "mean_ratio": result["mean_ratio"]})
+            logged = [s for k, s in seconds.items() if k <= step]  # loss.csv logs every log_every steps
+            at = logged[-1] if logged else None
+            points.append({"step": step, "seconds": at, "mean_ratio": result["mean_ratio"]})
             print(
-                f"  {name} step {step} ({seconds.get(step, float('nan')):.0f} s): rollout MSE "
+                f"  {name} step {step} ({float('nan') if at is None else at:.0f} s): rollout MSE "
                 f"{result['mean_ratio']:.2f}x copy-last",
                 flush=True,
             )
@@ -313,6 +330,39 @@ def fewest_within(final: list[dict], reference: str = "ddpm:500", tolerance: flo
         "reference_ratio": ref["mean_ratio"],
         "nfe_speedup": ref["nfe_per_window"] / best["nfe_per_window"],
     }
+
+
+def paired_difference(a: dict, b: dict, seed: int = 0) -> dict:
+    """Mean MSE / copy-last of sampler result ``a`` minus ``b``'s, over the same trials, with a paired 95%
+    percentile-bootstrap interval: per trial the two models' MSE difference over its scenario's copy-last MSE, so
+    the mean of these is the difference of the scenario-mean ratios the tables print."""
+    diffs = np.concatenate(
+        [
+            (np.array(v["trial_mse"]) - np.array(b["scenarios"][sc]["trial_mse"])) / v["copy_last"]
+            for sc, v in a["scenarios"].items()
+        ]
+    )
+    ci = scipy.stats.bootstrap(
+        (diffs,), np.mean, n_resamples=2000, confidence_level=0.95, method="percentile", rng=np.random.default_rng(seed)
+    ).confidence_interval
+    return {"difference": float(diffs.mean()), "low": float(ci.low), "high": float(ci.high), "n": int(len(diffs))}
+
+
+def print_paired(results: dict) -> dict:
+    """Every setting against the first one, per sampler both ran: the paired difference of MSE / copy-last."""
+    names = list(results)
+    out = {}
+    for name in names[1:]:
+        for ref_r in results[names[0]]["final"]:
+            other = next((r for r in results[name]["final"] if r["sampler"] == ref_r["sampler"]), None)
+            if other is not None:
+                d = out[f"{name} - {names[0]} @ {ref_r['sampler']}"] = paired_difference(other, ref_r)
+                print(
+                    f"  {name} - {names[0]}, {ref_r['sampler']}: MSE/copy-last {d['difference']:+.3f} "
+                    f"[{d['low']:+.3f}, {d['high']:+.3f}] (paired bootstrap, {d['n']} trials)",
+                    flush=True,
+                )
+    return out
 
 
 def print_final(result: dict) -> None:
@@ -414,6 +464,9 @@ def main() -> int:
             "final": [evaluate(path, s, trials, args.start) for s in args.samplers],
         }
         print_final(results[name])
+    if len(results) > 1:
+        print("== paired differences against the first setting (negative: lower error than it)")
+    paired = print_paired(results)
     png = args.out / "rollout_quality.png"
     plot(results, png)
     print(f"learning curves and error against model evaluations: {png}")
@@ -424,6 +477,7 @@ def main() -> int:
                 {
                     "steps": args.steps,
                     "settings": results,
+                    "paired_differences": paired,
                     "base_recipe": BASE,
                     "horizon": HORIZON,
                     "observed": OBSERVED,
