@@ -95,12 +95,11 @@ def old_fit_linear_readout(
 
 def old_predict_readout(train, test, split, family, kind, variant, cfg, seed) -> dict:
     """``predict_readout`` as it was: the old linear fit; relational proba and labels from two model passes."""
-    X_test = test.arrays[feature_key(family, kind, variant)]
+    X, X_test = train.arrays[feature_key(family, kind, variant)], test.arrays[feature_key(family, kind, variant)]
     if kind == "linear":
-        X = train.arrays[feature_key(family, kind, variant)]
         fit = old_fit_linear_readout(X, train.labels, seed=seed, **cfg.linear_kwargs())
         return {"proba": fit.predict_proba(X_test), "pred": fit.predict(X_test), "fit": fit.to_dict()}
-    fit = fit_readout(train, split, family, kind, variant, cfg, seed)  # the relational fit itself is unchanged
+    fit = fit_readout(kind, X, train.labels, split, cfg, seed)  # the relational fit itself is unchanged
     pred = (fit.predict_proba(X_test) > fit.threshold).astype(np.int64)
     return {"proba": fit.predict_proba(X_test), "pred": pred, "fit": fit.to_dict()}
 

@@ -80,31 +80,26 @@ def predict_readout(
 ) -> dict[str, Any]:
     """One readout of ``predict_scenario``: fitted on ``train`` (relational: on the (train, validation) indices
     ``split``), then {proba, pred, fit} on ``test``."""
-    fit = fit_readout(train, split, family, kind, variant, cfg, seed)
-    proba, pred = fit.proba_and_labels(test.arrays[feature_key(family, kind, variant)])
+    key = feature_key(family, kind, variant)
+    fit = fit_readout(kind, train.arrays[key], train.labels, split, cfg, seed)
+    proba, pred = fit.proba_and_labels(test.arrays[key])
     return {"proba": proba, "pred": pred, "fit": fit.to_dict()}
 
 
 def fit_readout(
-    train: FeatureSet,
-    split: tuple[np.ndarray, np.ndarray],
-    family: str,
-    kind: str,
-    variant: str,
-    cfg: ReadoutConfig,
-    seed: int,
+    kind: str, X: np.ndarray, labels: np.ndarray, split: tuple[np.ndarray, np.ndarray], cfg: ReadoutConfig, seed: int
 ) -> LinearReadout | RelationalFit:
-    """The fitted readout ``family/kind`` on ``train``'s ``variant`` features (relational: on ``split``)."""
-    X = train.arrays[feature_key(family, kind, variant)]
+    """A ``kind`` (linear or relational) readout fitted on features ``X`` with ``labels``; the relational one on
+    the (train, validation) indices ``split``."""
     if kind == "linear":
-        return fit_linear_readout(X, train.labels, seed=seed, **cfg.linear_kwargs())
+        return fit_linear_readout(X, labels, seed=seed, **cfg.linear_kwargs())
     train_idx, val_idx = split
     r = cfg.relational
     return fit_relational_readout(
         X[train_idx],
-        train.labels[train_idx],
+        labels[train_idx],
         X[val_idx],
-        train.labels[val_idx],
+        labels[val_idx],
         hidden=r.hidden,
         epochs=r.epochs,
         lr=r.lr,
