@@ -34,6 +34,7 @@ def parse() -> argparse.Namespace:
     p.add_argument("--fast", default="ddim:25", help="METHOD:STEPS of the fast sampler")
     p.add_argument("--slow", default="ddpm:500", help="METHOD:STEPS of the reference sampler (the paper: ddpm:500)")
     p.add_argument("--batch", type=int, default=64, help="rollout batch size")
+    p.add_argument("--json", type=Path, help="write the figures here (default: OUT/figures.json)")
     return p.parse_args()
 
 
@@ -106,7 +107,10 @@ def main() -> None:
         f"\nfast sampler is {fast['trials_per_s'] / slow['trials_per_s']:.1f}x the trials/s of {slow['sampler']} "
         f"(same data, model and machine, {time.strftime('%Y-%m-%d')})"
     )
-    (args.out / "figures.json").write_text(json.dumps(figures, indent=1))
+    path = args.json or args.out / "figures.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=1))
+    print(f"figures: {path}")
 
 
 if __name__ == "__main__":
