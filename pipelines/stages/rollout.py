@@ -102,51 +102,47 @@ def run(ctx: RunContext) -> dict[str, Any]:
             f"rollout: this shard is done; {len(missing)} chunk(s) of other shards are still "
             f"missing in {ctx.stage_dir('rollout')}; rerun without --shard once they exist"
         )
+    errors, changes = rollout_summaries(ctx)
     return {
         "chunks": len(all_units),
         "observed_frames": n_obs,
         "sampler": c.rollout.sampler.model_dump(),
-        "pixel_mse": rollout_errors(ctx),
-        "frame_change_std": frame_change_summary(ctx),
+        "pixel_mse": errors,
+        "frame_change_std": changes,
         "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
         "trials_rolled_out_here": trials_done,
     }
 
 
-def rollout_errors(ctx: RunContext) -> dict[str, dict[str, float]]:
-    """Per scenario, mean pixel MSE of the predicted frames and of copying the last observed frame (all splits)."""
-    out = {}
+def rollout_summaries(ctx: RunContext) -> tuple[dict, dict]:
+    """Per scenario, over all splits, from one read of every chunk: (pixel MSE of the predicted frames and of
+    copying the last observed frame, with the trial count; the mean frame-to-frame change std of the rollouts,
+    from the last observed frame on, and of the true videos over the same frames). Scenarios whose chunks predate
+    the change statistic are left out of the second."""
+    errors, changes = {}, {}
     for scenario in ctx.scenario_names():
         chunks = [
             torch.load(p, weights_only=True) for split in ctx.splits for p in rollout_chunks(ctx, split, scenario)
         ]
-        out[scenario] = {
-            "model": float(torch.cat([ch["mse_model"] for ch in chunks]).mean()),
-            "copy_last": float(torch.cat([ch["mse_copy_last"] for ch in chunks]).mean()),
+
+        def mean(key: str) -> float:
+            return float(torch.cat([ch[key] for ch in chunks]).mean())
+
+        errors[scenario] = {
+            "model": mean("mse_model"),
+            "copy_last": mean("mse_copy_last"),
             "trials": sum(len(ch["names"]) for ch in chunks),
         }
-    return out
+        if chunks and all("frame_change_std_model" in ch for ch in chunks):
+            model, true = mean("frame_change_std_model"), mean("frame_change_std_true")
+            changes[scenario] = {"model": model, "true": true, "ratio": model / max(true, 1e-12)}
+    return errors, changes
 
 
 def frame_change_std(frames: torch.Tensor) -> torch.Tensor:
     """(B, T, C, H, W) -> (B,) standard deviation of the frame-to-frame differences: speckle (fresh noise in every
     generated frame) shows as a value far above the true videos', blur or a frozen scene as one below."""
     return (frames[:, 1:] - frames[:, :-1]).flatten(1).std(dim=1)
-
-
-def frame_change_summary(ctx: RunContext) -> dict[str, dict[str, float]]:
-    """Per scenario, the mean frame-to-frame change std of the rollouts (from the last observed frame on) and of the
-    true videos over the same frames; scenarios whose chunks predate the statistic are left out."""
-    out = {}
-    for scenario in ctx.scenario_names():
-        chunks = [
-            torch.load(p, weights_only=True) for split in ctx.splits for p in rollout_chunks(ctx, split, scenario)
-        ]
-        if chunks and all("frame_change_std_model" in ch for ch in chunks):
-            model = float(torch.cat([ch["frame_change_std_model"] for ch in chunks]).mean())
-            true = float(torch.cat([ch["frame_change_std_true"] for ch in chunks]).mean())
-            out[scenario] = {"model": model, "true": true, "ratio": model / max(true, 1e-12)}
-    return out
 
 
 def hash_split(split: str, scenario: str) -> int:

@@ -13,7 +13,7 @@ import torch
 from pipelines.config.loading import ConfigError
 from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
 from vdt.autoencoders import LatentSpace, NormalizedSpace, build_latent_space
-from vdt.checkpoint import load_weights, model_from_checkpoint, read_checkpoint
+from vdt.checkpoint import CheckpointMismatchError, load_weights, model_from_checkpoint, read_checkpoint
 from vdt.diffusion import GaussianDiffusion
 from vdt.io import save_atomic
 from vdt.model import VDT, vdt_from_name
@@ -58,8 +58,12 @@ def build_vdt(model: ModelConfig, space: LatentSpace, init: dict | None = None, 
         mode=mode,
     )
     if model.init_checkpoint is not None:
-        spatial_only = (init or {}).get("config", {}).get("mode") == "image" and mode == "video"
-        load_weights(vdt, init or model.init_checkpoint, allow_missing_temporal=spatial_only)
+        init = init or read_checkpoint(model.init_checkpoint)
+        spatial_only = init.get("config", {}).get("mode") == "image" and mode == "video"
+        try:
+            load_weights(vdt, init, allow_missing_temporal=spatial_only)
+        except CheckpointMismatchError as err:  # name the file, as loading from the path would
+            raise CheckpointMismatchError(f"{model.init_checkpoint}: {err}") from None
         log.info("initialised the VDT from %s%s", model.init_checkpoint, " (spatial layers)" if spatial_only else "")
     return vdt
 
