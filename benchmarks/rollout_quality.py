@@ -86,7 +86,7 @@ def parse() -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME:key=value,...",
-        help="an extra setting: pretrain keys over the base recipe, plus normalize=fit|none",
+        help="an extra setting: pretrain keys over the base recipe, plus normalize=fit|none, init=PATH, size=NAME",
     )
     p.add_argument(
         "--model",
@@ -165,7 +165,8 @@ def centroids(frames: torch.Tensor) -> np.ndarray:
 def object_errors(pred: torch.Tensor, frames: torch.Tensor) -> dict[str, np.ndarray]:
     """Per object (agent, patient) and predicted frame: mean centroid error (in frame widths) of the model, of
     copy-last and of constant velocity, over the trials where the object is found in the true frame. A predicted
-    frame where the model lost the object counts with copy-last's centroid (the no-information guess)."""
+    frame where the model lost the object counts with copy-last's centroid (the no-information guess); "model_found"
+    is the fraction of those trials whose predicted frame still shows the object (a colour mask of >= 1 pixel)."""
     truth = centroids(frames[:, OBSERVED:])
     obs = centroids(frames[:, OBSERVED - 2 : OBSERVED])
     last, velocity = obs[:, 1:2], obs[:, 1:2] - obs[:, 0:1]
@@ -175,11 +176,15 @@ def object_errors(pred: torch.Tensor, frames: torch.Tensor) -> dict[str, np.ndar
         "copy_last": np.broadcast_to(last, truth.shape),
         "constant_velocity": last + velocity * steps,
     }
+    in_truth = ~np.isnan(truth[..., 0])  # (B, F, 2)
+    found = ~np.isnan(guesses["model"][..., 0]) & in_truth
     guesses["model"] = np.where(np.isnan(guesses["model"]), guesses["copy_last"], guesses["model"])
     out = {}
     for name, guess in guesses.items():
         err = np.linalg.norm(guess - truth, axis=-1)  # (B, F, 2)
         out[name] = np.nanmean(err, axis=0)  # (F, 2)
+    # how often the model's frame still shows the object where the true frame does (else copy-last stood in)
+    out["model_found"] = found.sum(axis=0) / np.maximum(in_truth.sum(axis=0), 1)  # (F, 2)
     return out
 
 
@@ -187,12 +192,14 @@ def object_errors(pred: torch.Tensor, frames: torch.Tensor) -> dict[str, np.ndar
 
 
 def setting_configs(name: str, overrides: dict):
-    """init=PATH fine-tunes that checkpoint (keeping its normalisation) instead of training from scratch."""
+    """init=PATH fine-tunes that checkpoint (keeping its normalisation) instead of training from scratch;
+    size=NAME trains another model size on the same 32 px frames (e.g. VDT-Ti/2: 4x the tokens of VDT-Ti/4)."""
     overrides = dict(overrides)
     normalize = overrides.pop("normalize", "fit")
     init = overrides.pop("init", None)
+    size = overrides.pop("size", MODEL["size"])
     latent = validate_config({"kind": "pixels", "normalize": normalize}, LatentConfig, source=f"setting {name}")
-    model = validate_config({**MODEL, "init_checkpoint": init}, ModelConfig, source=f"setting {name}")
+    model = validate_config({**MODEL, "size": size, "init_checkpoint": init}, ModelConfig, source=f"setting {name}")
     return latent, model, overrides
 
 
@@ -314,6 +321,12 @@ def horizon_ratios(r: dict, obj: int, baseline: str) -> np.ndarray:
     return np.divide(model, base, out=np.full_like(model, np.nan), where=base > 0)
 
 
+def found_fraction(r: dict, obj: int) -> np.ndarray:
+    """Per predicted frame: the fraction of trials whose predicted frame still shows object ``obj``, mean over
+    scenarios."""
+    return np.mean([np.array(v["objects"]["model_found"])[:, obj] for v in r["scenarios"].values()], axis=0)
+
+
 def fewest_within(final: list[dict], reference: str = "ddpm:500", tolerance: float = 0.10) -> dict | None:
     """The sampler of fewest model evaluations whose mean MSE over copy-last is at most (1 + tolerance) times the
     reference sampler's (the paper's 500-step ancestral one), with the NFE ratio; None without the reference."""
@@ -381,6 +394,7 @@ def print_final(result: dict) -> None:
 def summary_line(r: dict) -> str:
     per = "  ".join(f"{sc} {v['ratio']:5.2f}x" for sc, v in r["scenarios"].items())
     agent = horizon_ratios(r, 0, "copy_last")
+    found = " ".join(f"{x:.2f}" for x in found_fraction(r, 0))
     change = "  ".join(f"{sc} {v['step_sd'] / v['true_step_sd']:.2f}x" for sc, v in r["scenarios"].items())
     return (
         f"  {r['sampler']:<16} NFE/window {r['nfe_per_window']:>3}  {r['trials_per_s']:6.2f} trials/s  "
@@ -388,7 +402,8 @@ def summary_line(r: dict) -> str:
         f"      agent centroid error / copy-last per predicted frame: {' '.join(f'{x:.2f}' for x in agent)}\n"
         f"      agent / constant velocity: {' '.join(f'{x:.2f}' for x in horizon_ratios(r, 0, 'constant_velocity'))}"
         f"   patient / copy-last: {' '.join(f'{x:.2f}' for x in horizon_ratios(r, 1, 'copy_last'))}\n"
-        f"      frame change std / the true videos' (speckle far above 1, a frozen scene below): {change}"
+        f"      frame change std / the true videos' (speckle far above 1, a frozen scene below): {change}\n"
+        f"      agent still found in the predicted frame (else copy-last stands in), per predicted frame: {found}"
     )
 
 
