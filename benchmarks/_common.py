@@ -4,6 +4,7 @@ round-robin timing of variants in one process."""
 from __future__ import annotations
 
 import contextlib
+import platform
 import resource
 import statistics
 import time
@@ -104,6 +105,28 @@ def seeded_vdt(args) -> torch.nn.Module:
     ).to(args.device)
 
 
+def machine(device: str) -> dict[str, object]:
+    """What decides whether bf16 pays on this device: on CPU the processor and its native bf16 instructions
+    (AVX512-BF16, AMX), without which bf16 matmuls are emulated and slower than fp32 (docs/design.md §6)."""
+    if device.startswith("cuda"):
+        return {"device": torch.cuda.get_device_name(device), "bf16": torch.cuda.is_bf16_supported()}
+    name = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
+    cpu = torch.cpu  # the probes are private in torch 2.x; absent ones read as unknown
+    probe = {k: getattr(cpu, f"_is_{k}_supported", lambda: None)() for k in ("avx512_bf16", "amx_tile")}
+    return {"device": name, **probe}
+
+
+def machine_line(device: str) -> str:
+    m = machine(device)
+    flags = ", ".join(
+        f"{k} {'yes' if v else 'no' if v is not None else 'unknown'}" for k, v in m.items() if k != "device"
+    )
+    return f"# {m['device']}: {flags}"
+
+
 def print_header(title: str, args, timed: str, peaks: dict[str, float], model: str = "") -> None:
     """The two header lines: the shape, machine and timing of the run (``timed``: e.g. "10 round-robin calls";
     ``model``: e.g. "1.2M params, "), and the matmul reference."""
@@ -114,3 +137,4 @@ def print_header(title: str, args, timed: str, peaks: dict[str, float], model: s
         f"{peak_memory_mb(args.device):.0f} MB"
     )
     print(f"# large-matmul reference: fp32 {peaks['fp32'] / 1e9:.1f} GFLOP/s, bf16 {peaks['bf16'] / 1e9:.1f} GFLOP/s")
+    print(machine_line(args.device))

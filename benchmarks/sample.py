@@ -157,7 +157,12 @@ def main() -> None:
             f"{rows[0]['s_min'] / r['s_min']:12.2f} {r['max_abs_diff_vs_eager']:13.1e}"
             + ("" if r["peak_mem_mb"] is None else f"  peak {r['peak_mem_mb']:.0f} MB")
         )
-    out = {"args": {k: str(v) for k, v in vars(args).items()}, "peaks": peaks, "rows": rows}
+    out = {
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "peaks": peaks,
+        "machine": bench.machine(args.device),
+        "rows": rows,
+    }
     if not args.no_sampler_times:
         times = sampler_times(args)
         out["sampler_s"] = times

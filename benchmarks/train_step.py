@@ -142,7 +142,12 @@ def main() -> None:
             + ("" if r["peak_mem_mb"] is None else f"  peak {r['peak_mem_mb']:.0f} MB")
         )
     if args.json:
-        out = {"args": {k: str(v) for k, v in vars(args).items()}, "peaks": peaks, "flops_per_step": flops}
+        out = {
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "peaks": peaks,
+            "machine": bench.machine(args.device),
+            "flops_per_step": flops,
+        }
         args.json.write_text(json.dumps({**out, "rows": rows}, indent=2))
 
 
