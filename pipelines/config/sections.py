@@ -113,8 +113,8 @@ class PretrainConfig(Section):
     mixed_precision: Literal["no", "bf16", "fp16"] = "no"
     compile: Literal[COMPILE_MODES] = Field(
         "no",
-        description="torch.compile mode for the VDT (vdt.model.compile_vdt); no = eager. Measured on our 2-core "
-        "CPU it does not win (docs/design.md §6), so eager is the default",
+        description="torch.compile mode for the VDT (vdt.model.compile_vdt); no = eager. On our 2-core CPU it gives "
+        "1.09x (fp32, VDT-Ti/4) for 20-35 s of compiling (docs/design.md §6), so eager is the default",
     )
     grad_checkpointing: bool = False
     mask_weights: dict[str, float] = Field(default_factory=lambda: dict(OFFICIAL_WEIGHTS))
