@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from threadpoolctl import threadpool_limits
+
 from physion.errors import OutOfSpaceError, RejectedTrial
 from physion.generation import GENERATOR_VERSION
 from physion.generation.plan import TrialJob
@@ -124,7 +126,10 @@ def trial_record(trial: Trial) -> dict[str, Any]:
 
 def generate_trial(job: TrialJob, settings: SimulationSettings, path: str) -> dict[str, Any]:
     """Simulate ``job`` and write it atomically to ``path``; returns its manifest record. Pool entry point."""
-    trial, attempt = simulate_wanted(job, settings)
+    # One BLAS / OpenMP thread while simulating: with numpy's OpenBLAS on several threads, a trial could come out
+    # differently (the physics diverges mid-trial), so its bytes depended on the machine (docs/design.md §3).
+    with threadpool_limits(limits=1):
+        trial, attempt = simulate_wanted(job, settings)
     trial.name, trial.split, trial.scenario = job.name, job.split, job.scenario
     trial.params = {
         **trial.params,

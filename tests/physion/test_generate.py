@@ -385,3 +385,30 @@ def test_cli_settings_are_a_validated_data_section(tmp_path, caplog):
     message = caplog.records[-1].getMessage()
     assert "vdt-physion generate: invalid config" in message and "counts" in message and ">= 0" in message
     assert not (tmp_path / "b").exists()
+
+
+def test_trials_simulate_on_one_blas_thread(monkeypatch, tmp_path):
+    """Simulation runs with one BLAS / OpenMP thread whatever the process has: with numpy's OpenBLAS on two threads,
+    a demo trial's physics diverged from frame 17 on, so a trial's bytes depended on the machine's core count."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from physion.generation import worker
+    from physion.generation.plan import TrialJob
+
+    seen = []
+
+    def record_threads(job, settings):
+        seen.append({pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()})
+        raise RuntimeError("recorded")
+
+    monkeypatch.setattr(worker, "simulate_wanted", record_threads)
+    job = TrialJob(split="test", scenario="Collide", spec="Collide", index=0)
+    settings = worker.SimulationSettings(resolution=32, num_frames=64, fps=30, base_seed=0, max_tries=1)
+    with threadpool_limits(limits=2):
+        outside = {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+        with pytest.raises(RuntimeError, match="recorded"):
+            worker.generate_trial(job, settings, str(tmp_path / "trial.hdf5"))
+        after = {pool["internal_api"]: pool["num_threads"] for pool in threadpool_info()}
+    assert "openblas" in seen[0] or "mkl" in seen[0], seen  # numpy's BLAS is visible to threadpoolctl
+    assert all(n == 1 for n in seen[0].values()), seen
+    assert after == outside  # only the simulation is limited: the process's own threads come back
