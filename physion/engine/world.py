@@ -1,7 +1,11 @@
 """One pybullet world: a private DIRECT-mode physics client, body builders, stepping, contacts and object states.
 
 Every ``World`` has its own client id, so several can live in one process and nothing (bodies, settings, gravity)
-leaks from one trial to the next. Use it as a context manager so the client is always disconnected.
+leaks from one trial to the next. Use it as a context manager so the client is always released.
+
+Released clients are kept for the next ``World`` of the process (reset, then set up as a new one): connecting a
+client costs about 10 ms in a generating process, a tenth of a whole run-shaped trial, and a reset one simulates
+and renders byte for byte as a fresh one does (tests/physion/test_world.py; docs/design.md §3).
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ GRAVITY = 9.81
 # Resting contacts report distances of about +-1e-4 m; Bullet also keeps manifold points up to ~2 cm apart,
 # which are near misses, not touches.
 CONTACT_TOLERANCE = 1e-3
+# Idle clients by world kind (deformable or not), for reuse; at most _MAX_IDLE of each kind stay connected.
+_IDLE_CLIENTS: dict[bool, list[int]] = {False: [], True: []}
+_MAX_IDLE = 4
 _SHAPES = {"box": p.GEOM_BOX, "sphere": p.GEOM_SPHERE, "cylinder": p.GEOM_CYLINDER, "capsule": p.GEOM_CAPSULE}
 
 
@@ -60,6 +67,28 @@ def _shape_arrays(parts: Sequence[Part], kind: str) -> dict:
     }
 
 
+def _acquire_client(deformable: bool) -> int:
+    """A connected DIRECT client that no World holds: an idle one of this kind, else a new one. The World resets it."""
+    idle = _IDLE_CLIENTS[deformable]
+    while idle:
+        client = idle.pop()
+        if p.isConnected(client):
+            return client
+    return p.connect(p.DIRECT)
+
+
+def _release_client(client: int, deformable: bool) -> None:
+    """Keep ``client`` for reuse (its bodies are cleared when it is next acquired), or disconnect it if enough are
+    idle already."""
+    if not p.isConnected(client):
+        return
+    idle = _IDLE_CLIENTS[deformable]
+    if len(idle) < _MAX_IDLE:
+        idle.append(client)
+    else:
+        p.disconnect(client)
+
+
 class World:
     """A pybullet physics client in DIRECT mode with gravity along -z and a fixed time step.
 
@@ -78,7 +107,7 @@ class World:
         fps: int = 30,
         num_frames: int = 150,
     ):
-        self.client = p.connect(p.DIRECT)
+        self.client = _acquire_client(deformable)
         self.time_step = float(time_step)
         self.deformable = deformable
         self.solver_iterations = solver_iterations
@@ -100,8 +129,8 @@ class World:
 
     # ----------------------------------------------------------------------------------------------- lifetime
     def close(self) -> None:
-        if self.client is not None and p.isConnected(self.client):
-            p.disconnect(self.client)
+        if self.client is not None:
+            _release_client(self.client, self.deformable)
         self.client = None
         if self._tmpdir is not None:
             self._tmpdir.cleanup()

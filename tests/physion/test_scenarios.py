@@ -6,6 +6,7 @@ frame >= 45), small enough for the whole file to stay fast on CPU.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -203,6 +204,42 @@ def test_worlds_are_independent_clients():
         for _ in range(24):
             a.step()
         assert a.state(ball)[1][2] == pytest.approx(-9.81 * 0.1, rel=1e-3)  # 0.1 s of free fall
+
+
+def test_a_released_client_is_reused_empty():
+    with World(1 / 240) as first:
+        first.sphere(0.1, (0.0, 0.0, 1.0), mass=1.0, color=(1.0, 0.0, 0.0))
+        client = first.client
+    with World(1 / 240) as second:
+        assert second.client == client  # kept, not disconnected
+        assert second.body_ids() == []  # and reset: nothing of the first world is left
+        ball = second.sphere(0.1, (0.0, 0.0, 1.0), mass=1.0, color=(1.0, 0.0, 0.0))
+        for _ in range(24):
+            second.step()
+        assert second.state(ball)[1][2] == pytest.approx(-9.81 * 0.1, rel=1e-3)
+
+
+@pytest.mark.parametrize(("name", "before"), [("Collide", "Drop"), ("Roll", "Dominoes"), ("Drape", "Drape")])
+def test_reused_clients_simulate_like_fresh_ones(name, before, monkeypatch):
+    """A trial simulated on clients that earlier trials used is byte for byte the one fresh clients give."""
+    import physion.engine.world as world_module
+
+    kwargs = dict(resolution=RES, num_frames=50)
+    monkeypatch.setattr(world_module, "_IDLE_CLIENTS", {False: [], True: []})
+    monkeypatch.setattr(world_module, "_MAX_IDLE", 0)  # every world connects its own client and disconnects it
+    fresh = load_scenario(name)().simulate(5, **kwargs)
+    monkeypatch.setattr(world_module, "_MAX_IDLE", 4)
+    with contextlib.suppress(RejectedTrial):  # a rejected trial leaves its clients just the same
+        load_scenario(before)().simulate(3, **kwargs)  # leaves its clients idle, with its bodies until reset
+    connects, worlds = [], []
+    real_connect, real_acquire = world_module.p.connect, world_module._acquire_client
+    monkeypatch.setattr(world_module.p, "connect", lambda *a: connects.append(a) or real_connect(*a))
+    monkeypatch.setattr(world_module, "_acquire_client", lambda kind: worlds.append(kind) or real_acquire(kind))
+    reused = load_scenario(name)().simulate(5, **kwargs)
+    assert len(connects) < len(worlds)  # the trial ran on reused clients (a rehearsal may need one more)
+    for field in ("frames", "segmentation", "contacts", "positions", "velocities"):
+        assert getattr(fresh, field).tobytes() == getattr(reused, field).tobytes(), field
+    assert (fresh.label, fresh.params) == (reused.label, reused.params)
 
 
 def test_geometry_helpers():
