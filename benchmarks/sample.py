@@ -1,6 +1,7 @@
 """Sampling throughput of a VDT: network evaluations per second (NFE/s) in eager fp32, eager bf16 autocast,
-compiled fp32 and compiled bf16 (torch.compile of the blocks in place, as ``vdt.model.compile_vdt``), each as a
-ratio to eager fp32, with the compile time (first call over a steady one) apart; utilisation against the
+compiled fp32 and compiled bf16 (torch.compile of the whole forward in place, as the rollout stage does with
+``vdt.model.compile_vdt(..., scope="forward")``; ``compiled-bf16-blocks`` compiles each block instead, as training
+does), each as a ratio to eager fp32, with the compile time (first call over a steady one) apart; utilisation against the
 machine's large-matmul FLOP/s measured in the same run; peak memory (per variant on CUDA); and the wall time of a
 "predict" completion with a fast DDIM sampler against the ancestral DDPM sampler (``--ddpm-steps``; the paper's
 500). All variants share one process (an eager model and a compiled copy) and are timed round-robin, one call
@@ -30,12 +31,13 @@ from vdt.diffusion import GaussianDiffusion  # noqa: E402
 from vdt.model import compile_vdt  # noqa: E402
 from vdt.video_tasks import complete  # noqa: E402
 
-# name: (autocast dtype, compiled)
+# name: (autocast dtype, compile scope or None for eager)
 VARIANTS = {
-    "fp32": (None, False),
-    "bf16": (torch.bfloat16, False),
-    "compiled-fp32": (None, True),
-    "compiled-bf16": (torch.bfloat16, True),
+    "fp32": (None, None),
+    "bf16": (torch.bfloat16, None),
+    "compiled-fp32": (None, "forward"),
+    "compiled-bf16": (torch.bfloat16, "forward"),
+    "compiled-bf16-blocks": (torch.bfloat16, "blocks"),
 }
 
 
@@ -64,20 +66,23 @@ def build(args):
 def measure(args, names: list[str]) -> list[dict]:
     """All variants in one process (an eager model and a compiled copy of it), timed round-robin."""
     eager = build(args)
-    compiled = compile_vdt(copy.deepcopy(eager), args.compile_mode)
+    compiled = {
+        scope: compile_vdt(copy.deepcopy(eager), args.compile_mode, scope)
+        for scope in sorted({VARIANTS[name][1] for name in names} - {None})
+    }
     x = torch.randn(args.batch, args.frames, args.channels, args.input_size, args.input_size, device=args.device)
     t = torch.full((args.batch,), 500, device=args.device)
     outputs: dict[str, torch.Tensor] = {}
     peaks: dict[str, float | None] = {}
 
     def nfe(name: str) -> float:
-        amp, is_compiled = VARIANTS[name]
+        amp, scope = VARIANTS[name]
         if args.device.startswith("cuda"):
             torch.cuda.reset_peak_memory_stats()
         bench.sync(args.device)
         start = time.perf_counter()
         with bench.autocast(args.device, amp):
-            outputs[name] = (compiled if is_compiled else eager)(x, t)
+            outputs[name] = (compiled[scope] if scope else eager)(x, t)
         bench.sync(args.device)
         seconds = time.perf_counter() - start
         peaks[name] = torch.cuda.max_memory_allocated() / 2**20 if args.device.startswith("cuda") else None

@@ -298,17 +298,26 @@ SIZES: dict[str, dict] = {
 # torch.compile modes a config may name ("no" = eager). cudagraphs modes are left out: the sampler's shapes and the
 # training step's mutation of parameters (optimizer, EMA) break their static-buffer assumption.
 COMPILE_MODES = ("no", "default", "max-autotune-no-cudagraphs")
+COMPILE_SCOPES = ("blocks", "forward")
 
 
-def compile_vdt(model: VDT, mode: str) -> VDT:
-    """Compile ``model``'s blocks in place (nn.Module.compile) and return it; "no" leaves it eager. Per block, so
-    forward, token_features and gradient checkpointing all run compiled code, and the identical blocks share one
-    compiled graph; in place, so the state dict keeps its official keys (no ``_orig_mod.`` prefix)."""
+def compile_vdt(model: VDT, mode: str, scope: str = "blocks") -> VDT:
+    """Compile ``model`` in place (nn.Module.compile) and return it; "no" leaves it eager. In place, so the state
+    dict keeps its official keys (no ``_orig_mod.`` prefix).
+
+    scope "blocks": each block, so forward, token_features and gradient checkpointing all run compiled code, and
+    the identical blocks share one compiled graph (training, feature extraction). scope "forward": the whole
+    forward as one graph, which also fuses the patch embedding, the regrouping between blocks and the final layer
+    (sampling, which calls only forward; docs/design.md §6 has the measured difference).
+    """
     if mode not in COMPILE_MODES:
         raise ValueError(f"compile mode must be one of {COMPILE_MODES}, got {mode!r}")
+    if scope not in COMPILE_SCOPES:
+        raise ValueError(f"compile scope must be one of {COMPILE_SCOPES}, got {scope!r}")
     if mode != "no":
-        for block in model.blocks:
-            block.compile(mode=None if mode == "default" else mode)
+        options = {"mode": None if mode == "default" else mode}
+        for module in model.blocks if scope == "blocks" else [model]:
+            module.compile(**options)
     return model
 
 

@@ -174,7 +174,9 @@ class SamplerConfig(Section):
     batch_size: int = Field(64, ge=1)
     mixed_precision: Literal["no", "bf16"] = "no"
     compile: Literal[COMPILE_MODES] = Field(
-        "no", description="torch.compile mode for the VDT while sampling (as pretrain.compile); no = eager"
+        "no",
+        description="torch.compile mode for the VDT while sampling, its whole forward as one graph (modes as "
+        "pretrain.compile); no = eager",
     )
 
     @model_validator(mode="after")

@@ -53,7 +53,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         group = ctx.group_of(scenario)
         if group not in models:
             models[group] = load_trained(ctx.model_path(scenario), c.latent, state.device)
-            compile_vdt(models[group].model, sampler.compile)
+            compile_vdt(models[group].model, sampler.compile, scope="forward")  # sampling calls forward only
         trained = models[group]
         space = trained.space
         dataset = trial_sets.trial_dataset(ctx, split, scenario)

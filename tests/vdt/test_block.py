@@ -96,3 +96,23 @@ def test_compile_vdt_is_in_place_and_keeps_the_state_dict_layout():
     load_weights(VDT(**kw), model.state_dict())  # strict
     with pytest.raises(ValueError, match="compile mode"):
         compile_vdt(model, "reduce-overhead")
+
+
+def test_compile_vdt_forward_scope_compiles_one_graph_in_place_with_eager_outputs():
+    kw = dict(input_size=8, patch_size=2, in_channels=4, hidden_size=32, depth=2, num_heads=2, num_frames=4)
+    torch.manual_seed(0)
+    model = VDT(**kw).eval()
+    with torch.no_grad():  # past adaLN-Zero, so the output is not all zeros
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    x, t = torch.randn(2, 4, 4, 8, 8), torch.tensor([10, 900])
+    with torch.no_grad():
+        eager = model(x, t)
+    keys = list(model.state_dict())
+    assert compile_vdt(model, "default", scope="forward") is model
+    assert model._compiled_call_impl is not None and all(b._compiled_call_impl is None for b in model.blocks)
+    assert list(model.state_dict()) == keys
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, t), eager, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="compile scope"):
+        compile_vdt(VDT(**kw), "default", scope="everything")
