@@ -183,6 +183,8 @@ def object_errors(pred: torch.Tensor, frames: torch.Tensor) -> dict[str, np.ndar
     for name, guess in guesses.items():
         err = np.linalg.norm(guess - truth, axis=-1)  # (B, F, 2)
         out[name] = np.nanmean(err, axis=0)  # (F, 2)
+        if name != "constant_velocity":  # per trial, for the paired interval against copy-last (NaN: not in truth)
+            out[f"agent_trials_{name}"] = err[..., 0]  # (B, F)
     # how often the model's frame still shows the object where the true frame does (else copy-last stood in)
     out["model_found"] = found.sum(axis=0) / np.maximum(in_truth.sum(axis=0), 1)  # (F, 2)
     return out
@@ -264,7 +266,8 @@ def evaluate(path: Path, sampler: str, trials: dict[str, torch.Tensor], start: i
             "trial_mse": trial_mse.tolist(),
             "step_sd": step_sd,
             "true_step_sd": true_sd,
-            "objects": {k: v.tolist() for k, v in object_errors(pred, frames).items()},
+            # NaN (an object the true frame lacks) as null, so the JSON stays standard
+            "objects": {k: np.where(np.isnan(v), None, v).tolist() for k, v in object_errors(pred, frames).items()},
         }
     seconds = time.perf_counter() - tick
     nfe = s["steps"] if start is None else diffusion.step_at_or_below(start) + 1
@@ -316,15 +319,17 @@ def curve(name: str, run: Path, args, trials) -> list[dict]:
 def horizon_ratios(r: dict, obj: int, baseline: str) -> np.ndarray:
     """Per predicted frame: the model's centroid error of object ``obj`` over ``baseline``'s, mean over scenarios;
     NaN where the baseline is exact (a patient that has not moved yet: copy-last's error is 0)."""
-    model = np.mean([np.array(v["objects"]["model"])[:, obj] for v in r["scenarios"].values()], axis=0)
-    base = np.mean([np.array(v["objects"][baseline])[:, obj] for v in r["scenarios"].values()], axis=0)
+    model = np.mean([np.array(v["objects"]["model"], dtype=float)[:, obj] for v in r["scenarios"].values()], axis=0)
+    base = np.mean([np.array(v["objects"][baseline], dtype=float)[:, obj] for v in r["scenarios"].values()], axis=0)
     return np.divide(model, base, out=np.full_like(model, np.nan), where=base > 0)
 
 
 def found_fraction(r: dict, obj: int) -> np.ndarray:
     """Per predicted frame: the fraction of trials whose predicted frame still shows object ``obj``, mean over
     scenarios."""
-    return np.mean([np.array(v["objects"]["model_found"])[:, obj] for v in r["scenarios"].values()], axis=0)
+    return np.mean(
+        [np.array(v["objects"]["model_found"], dtype=float)[:, obj] for v in r["scenarios"].values()], axis=0
+    )
 
 
 def fewest_within(final: list[dict], reference: str = "ddpm:500", tolerance: float = 0.10) -> dict | None:
@@ -361,6 +366,42 @@ def paired_difference(a: dict, b: dict, seed: int = 0) -> dict:
     return {"difference": float(diffs.mean()), "low": float(ci.low), "high": float(ci.high), "n": int(len(diffs))}
 
 
+def agent_against_copy_last(r: dict, seed: int = 0) -> list[dict]:
+    """Per predicted frame: the agent's centroid error of the model minus copy-last's, in pixels, pooled over the
+    trials of every scenario where the true frame shows the agent, with a paired 95% percentile-bootstrap interval
+    (an interval below 0: the model places the agent better than its last observed position)."""
+    pixels = MODEL["resolution"]
+    model, copy = (
+        np.concatenate([np.array(v["objects"][f"agent_trials_{k}"], dtype=float) for v in r["scenarios"].values()])
+        for k in ("model", "copy_last")
+    )
+    out = []
+    for h in range(model.shape[1]):
+        diffs = (model[:, h] - copy[:, h])[~np.isnan(copy[:, h])] * pixels
+        if len(diffs) < 2:  # no interval from fewer than two trials
+            out.append(
+                {
+                    "difference_px": float(np.mean(diffs)) if len(diffs) else float("nan"),
+                    "low": float("nan"),
+                    "high": float("nan"),
+                    "n": len(diffs),
+                }
+            )
+            continue
+        ci = scipy.stats.bootstrap(
+            (diffs,),
+            np.mean,
+            n_resamples=2000,
+            confidence_level=0.95,
+            method="percentile",
+            rng=np.random.default_rng(seed),
+        ).confidence_interval
+        out.append(
+            {"difference_px": float(diffs.mean()), "low": float(ci.low), "high": float(ci.high), "n": len(diffs)}
+        )
+    return out
+
+
 def print_paired(results: dict) -> dict:
     """Every setting against the first one, per sampler both ran: the paired difference of MSE / copy-last."""
     names = list(results)
@@ -382,6 +423,13 @@ def print_final(result: dict) -> None:
     """Print a model's sampler lines and record (and print) the fewest-NFE sampler within 10% of ddpm:500."""
     for r in result["final"]:
         print(summary_line(r), flush=True)
+        r["agent_vs_copy_last"] = paired = agent_against_copy_last(r)
+        print(
+            f"      agent centroid error minus copy-last's, px, paired 95% interval over {paired[0]['n']} trials, "
+            "per predicted frame: "
+            + "  ".join(f"{d['difference_px']:+.2f} [{d['low']:+.2f}, {d['high']:+.2f}]" for d in paired),
+            flush=True,
+        )
     result["fewest_within_10pct"] = best = fewest_within(result["final"])
     if best is not None:
         print(
