@@ -82,6 +82,16 @@ def test_write_read_round_trip_is_exact(tmp_path):
     assert back.metadata() == trial.metadata()
 
 
+def test_low_level_frame_datasets_give_the_bytes_of_h5py_create_dataset(tmp_path, monkeypatch):
+    """The fast frame writer (h5py's low-level calls) makes the same file, byte for byte, as create_dataset."""
+    trial = make_trial()
+    fast = write_trial(tmp_path / "fast.hdf5", trial).read_bytes()
+    monkeypatch.setattr(
+        physion.storage.hdf5_write, "_put", lambda group, name, value: group.create_dataset(name, data=value)
+    )
+    assert write_trial(tmp_path / "high_level.hdf5", trial).read_bytes() == fast
+
+
 def test_negative_trial_and_optional_fields_round_trip(tmp_path):
     trial = make_trial(contact_from=None)
     trial.seed, trial.agent_index, trial.segmentation, trial.velocities = None, None, None, None
