@@ -4,8 +4,8 @@ Every ``World`` has its own client id, so several can live in one process and no
 leaks from one trial to the next. Use it as a context manager so the client is always released.
 
 Released clients are kept for the next ``World`` of the process (reset, then set up as a new one): connecting a
-client costs about 10 ms in a generating process, a tenth of a whole run-shaped trial, and a reset one simulates
-and renders byte for byte as a fresh one does (tests/physion/test_world.py; docs/design.md §3).
+client costs about 10 ms in a generating process (15% of run-shaped generation), and a reset one simulates and
+renders byte for byte as a fresh one does (tests/physion/test_scenarios.py; docs/design.md §3).
 """
 
 from __future__ import annotations
