@@ -350,6 +350,16 @@ def fewest_within(final: list[dict], reference: str = "ddpm:500", tolerance: flo
     }
 
 
+def bootstrap_interval(diffs: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the mean of paired differences; NaNs from fewer than two."""
+    if len(diffs) < 2:
+        return float("nan"), float("nan")
+    ci = scipy.stats.bootstrap(
+        (diffs,), np.mean, n_resamples=2000, confidence_level=0.95, method="percentile", rng=np.random.default_rng(seed)
+    ).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
 def paired_difference(a: dict, b: dict, seed: int = 0) -> dict:
     """Mean MSE / copy-last of sampler result ``a`` minus ``b``'s, over the same trials, with a paired 95%
     percentile-bootstrap interval: per trial the two models' MSE difference over its scenario's copy-last MSE, so
@@ -360,10 +370,8 @@ def paired_difference(a: dict, b: dict, seed: int = 0) -> dict:
             for sc, v in a["scenarios"].items()
         ]
     )
-    ci = scipy.stats.bootstrap(
-        (diffs,), np.mean, n_resamples=2000, confidence_level=0.95, method="percentile", rng=np.random.default_rng(seed)
-    ).confidence_interval
-    return {"difference": float(diffs.mean()), "low": float(ci.low), "high": float(ci.high), "n": int(len(diffs))}
+    low, high = bootstrap_interval(diffs, seed)
+    return {"difference": float(diffs.mean()), "low": low, "high": high, "n": int(len(diffs))}
 
 
 def agent_against_copy_last(r: dict, seed: int = 0) -> list[dict]:
@@ -378,27 +386,9 @@ def agent_against_copy_last(r: dict, seed: int = 0) -> list[dict]:
     out = []
     for h in range(model.shape[1]):
         diffs = (model[:, h] - copy[:, h])[~np.isnan(copy[:, h])] * pixels
-        if len(diffs) < 2:  # no interval from fewer than two trials
-            out.append(
-                {
-                    "difference_px": float(np.mean(diffs)) if len(diffs) else float("nan"),
-                    "low": float("nan"),
-                    "high": float("nan"),
-                    "n": len(diffs),
-                }
-            )
-            continue
-        ci = scipy.stats.bootstrap(
-            (diffs,),
-            np.mean,
-            n_resamples=2000,
-            confidence_level=0.95,
-            method="percentile",
-            rng=np.random.default_rng(seed),
-        ).confidence_interval
-        out.append(
-            {"difference_px": float(diffs.mean()), "low": float(ci.low), "high": float(ci.high), "n": len(diffs)}
-        )
+        low, high = bootstrap_interval(diffs, seed)
+        mean = float(diffs.mean()) if len(diffs) else float("nan")
+        out.append({"difference_px": mean, "low": low, "high": high, "n": len(diffs)})
     return out
 
 
