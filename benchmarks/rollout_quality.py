@@ -316,20 +316,23 @@ def curve(name: str, run: Path, args, trials) -> list[dict]:
 # ------------------------------------------------------------------------------------------------ output
 
 
+def object_arrays(r: dict, key: str) -> list[np.ndarray]:
+    """One sampler result's ``objects[key]`` per scenario, as float arrays (null, for NaN, back to NaN)."""
+    return [np.array(v["objects"][key], dtype=float) for v in r["scenarios"].values()]
+
+
 def horizon_ratios(r: dict, obj: int, baseline: str) -> np.ndarray:
     """Per predicted frame: the model's centroid error of object ``obj`` over ``baseline``'s, mean over scenarios;
     NaN where the baseline is exact (a patient that has not moved yet: copy-last's error is 0)."""
-    model = np.mean([np.array(v["objects"]["model"], dtype=float)[:, obj] for v in r["scenarios"].values()], axis=0)
-    base = np.mean([np.array(v["objects"][baseline], dtype=float)[:, obj] for v in r["scenarios"].values()], axis=0)
+    model = np.mean([a[:, obj] for a in object_arrays(r, "model")], axis=0)
+    base = np.mean([a[:, obj] for a in object_arrays(r, baseline)], axis=0)
     return np.divide(model, base, out=np.full_like(model, np.nan), where=base > 0)
 
 
 def found_fraction(r: dict, obj: int) -> np.ndarray:
     """Per predicted frame: the fraction of trials whose predicted frame still shows object ``obj``, mean over
     scenarios."""
-    return np.mean(
-        [np.array(v["objects"]["model_found"], dtype=float)[:, obj] for v in r["scenarios"].values()], axis=0
-    )
+    return np.mean([a[:, obj] for a in object_arrays(r, "model_found")], axis=0)
 
 
 def fewest_within(final: list[dict], reference: str = "ddpm:500", tolerance: float = 0.10) -> dict | None:
@@ -379,10 +382,7 @@ def agent_against_copy_last(r: dict, seed: int = 0) -> list[dict]:
     trials of every scenario where the true frame shows the agent, with a paired 95% percentile-bootstrap interval
     (an interval below 0: the model places the agent better than its last observed position)."""
     pixels = MODEL["resolution"]
-    model, copy = (
-        np.concatenate([np.array(v["objects"][f"agent_trials_{k}"], dtype=float) for v in r["scenarios"].values()])
-        for k in ("model", "copy_last")
-    )
+    model, copy = (np.concatenate(object_arrays(r, f"agent_trials_{k}")) for k in ("model", "copy_last"))
     out = []
     for h in range(model.shape[1]):
         diffs = (model[:, h] - copy[:, h])[~np.isnan(copy[:, h])] * pixels
