@@ -143,6 +143,12 @@ class GenBenchConfig(BaseModel):
             )
         if self.bench.ssim_window > m.resolution:
             raise ValueError(f"bench.ssim_window ({self.bench.ssim_window}) exceeds model.resolution ({m.resolution})")
+        no_given = [task for task in self.bench.tasks if task not in FRAME_METRIC_TASKS]
+        if self.sampler.start_from == "nearest_given" and no_given:
+            raise ValueError(
+                f"sampler.start_from: nearest_given starts from a given frame, but bench.tasks {no_given} give "
+                "none: bench them in a run that starts from noise"
+            )
         try:
             space_timesteps(self.pretrain.diffusion_steps, self.sampler.timestep_spacing())
         except ValueError as err:

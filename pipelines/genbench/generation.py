@@ -134,9 +134,7 @@ class ClipGenerator:
             self.diffusion,
             latents,
             masks,
-            method=self.sampler.method,
-            eta=self.sampler.eta,
-            batch_size=self.sampler.batch_size,
+            **self.sampler.sample_kwargs(),
             clip_range=self.space.value_range,
             noise=noise,
             # a batch's per-step noise (ancestral DDPM) is seeded by its first clip, not by the batches before it

@@ -19,6 +19,10 @@ DATA = "data: {path: d}\n"
         ("data: {path: d, group_pattern: 'no_group'}\n", "needs a capturing group"),
         ("data: {path: d, clips: some}\n", "data.clips"),
         ("sampler: {steps: 999}\n", "sampler: cannot keep exactly 999 of 1000 steps"),
+        (
+            "sampler: {start_from: nearest_given, start_step: 300}\n",
+            "nearest_given starts from a given frame, but bench.tasks \\['unconditional'\\] give none",
+        ),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path, extra, message):

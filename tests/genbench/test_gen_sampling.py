@@ -50,6 +50,26 @@ def test_every_task_keeps_given_positions(task):
     assert (out[~keep] - given[~keep]).abs().mean() > 0.05  # generated ones are new
 
 
+def test_the_sampler_start_is_honoured():
+    """start_from: nearest_given reaches the sampler: a v network that outputs zeros then returns its prior, the
+    nearest given frame noised to t = 50 and scaled by sqrt(alpha_bar), instead of what it makes of pure noise."""
+    given = torch.rand(3, 6, 3, 8, 8) * 2 - 1
+    masks = task_masks("predict", range(3), (6, 8, 8), n_given=2)
+    out = {}
+    for start in ("noise", "nearest_given"):
+        sampler = SamplerConfig(
+            method="ddim", steps=20, start_from=start, start_step=50 if start == "nearest_given" else None
+        )
+        diffusion = GaussianDiffusion.linear(1000, prediction="v").respace(sampler.timestep_spacing())
+        zero = tiny_vdt(perturb=0.0)  # adaLN-Zero: the output is zero
+        out[start] = ClipGenerator(zero, PixelSpace(), diffusion, sampler, torch.device("cpu")).generate(
+            masks, given, range(3), seed=1
+        )
+    last = given[:, 1:2].expand(-1, 4, -1, -1, -1)
+    assert (out["nearest_given"][:, 2:] - last).abs().mean() < 0.15
+    assert (out["noise"][:, 2:] - last).abs().mean() > 0.3
+
+
 def test_clips_are_seeded_by_index_not_by_batch():
     given = torch.rand(4, 6, 3, 8, 8) * 2 - 1
     masks = task_masks("predict", range(4), (6, 8, 8), n_given=2)
