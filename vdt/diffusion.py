@@ -2,11 +2,14 @@
 and timestep respacing. Masked: only positions with mask = 1 are noised and scored.
 
 What the network predicts is the process's ``prediction``: "eps" (the noise; the official VDT's and DiT's), "v"
-(alpha * eps - sigma * x0), "x0" (the clean data) or "residual" (x0 minus the nearest wholly given frame, zeros
+(alpha * eps - sigma * x0), "x0" (the clean data), "residual" (x0 minus the nearest wholly given frame, zeros
 where a sample gives none: a zero output, as an adaLN-Zero VDT starts, is then exactly copy-last / copy-nearest,
-so training only has to learn what moves; docs/design.md §2). All reach the same x0 / eps through
+so training only has to learn what moves; docs/design.md §2) or "residual_v" (v of that residual: x0 = prior +
+alpha * (x_t - alpha * prior) - sigma * v, so at small t the output is x_t denoised and not a copy the network
+must rebuild, and at t near T a zero output is the prior). All reach the same x0 / eps through
 ``predictions()``, so samplers and the VLB term work for each. ``loss_weighting="min_snr"`` weights each step's
-loss by min(SNR, gamma) on the x0 scale (Hang et al. 2023), which stops the near-clean steps from dominating.
+loss by min(SNR, gamma) on the x0 scale (Hang et al. 2023), which stops the near-clean steps from dominating;
+``"x0"`` makes every step's loss its x0 error.
 
 Why our own code rather than a library scheduler: diffusers' schedulers cover the sampling steps, but not the
 learned-variance VLB training terms nor mask conditioning; tests check our DDIM step against diffusers'.
@@ -32,8 +35,9 @@ def linear_betas(num_steps: int) -> np.ndarray:
     return np.linspace(scale * 1e-4, scale * 0.02, num_steps, dtype=np.float64)
 
 
-PREDICTIONS = ("eps", "v", "x0", "residual")
-LOSS_WEIGHTINGS = ("none", "min_snr")
+PREDICTIONS = ("eps", "v", "x0", "residual", "residual_v")
+PRIOR_TARGETS = ("residual", "residual_v")  # targets measured from the nearest given frame
+LOSS_WEIGHTINGS = ("none", "min_snr", "x0")
 SPACINGS = ("linspace", "leading", "trailing", "quadratic")
 
 
@@ -259,7 +263,7 @@ class GaussianDiffusion:
     def prior(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor | None:
         """The residual target's reference (the nearest wholly given frame of ``x`` under ``mask``; zeros without
         any), or None for the other targets."""
-        if self.prediction != "residual":
+        if self.prediction not in PRIOR_TARGETS:
             return None
         if mask is None:
             return torch.zeros_like(x)
@@ -285,6 +289,12 @@ class GaussianDiffusion:
             if prior is None:
                 raise ValueError("the residual target needs its prior (GaussianDiffusion.prior(given, mask))")
             x0 = pred + prior.float()
+        elif self.prediction == "residual_v":
+            if prior is None:
+                raise ValueError("the residual_v target needs its prior (GaussianDiffusion.prior(given, mask))")
+            a, s = _gather(self.sqrt_alphas_cumprod, t, n), _gather(self.sqrt_one_minus_alphas_cumprod, t, n)
+            prior = prior.float()
+            x0 = prior + a * (xt - a * prior) - s * pred
         else:  # v = alpha * eps - sigma * x0  =>  x0 = alpha * x_t - sigma * v
             x0 = _gather(self.sqrt_alphas_cumprod, t, n) * xt - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * pred
         if clip_range is not None:
@@ -306,16 +316,21 @@ class GaussianDiffusion:
         if self.prediction == "residual":
             return x0 - prior
         n = x0.dim()
-        return _gather(self.sqrt_alphas_cumprod, t, n) * noise - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * x0
+        a, s = _gather(self.sqrt_alphas_cumprod, t, n), _gather(self.sqrt_one_minus_alphas_cumprod, t, n)
+        if self.prediction == "residual_v":
+            return a * noise - s * (x0 - prior)
+        return a * noise - s * x0
 
     def loss_weights(self, t: torch.Tensor) -> torch.Tensor:
-        """(B,) weight of each sample's target MSE. min-SNR: min(SNR, gamma) on the x0 scale, divided by how the
-        target's MSE scales with the x0 error (eps: SNR, v: SNR + 1, x0: 1)."""
+        """(B,) weight of each sample's target MSE, as a weight on the x0 scale divided by how the target's MSE
+        scales with the x0 error (eps: SNR, v and residual_v: SNR + 1, x0 and residual: 1). min_snr: min(SNR,
+        gamma) on the x0 scale; x0: 1 on the x0 scale (every step's loss is its x0 error)."""
         if self.loss_weighting == "none":
             return torch.ones(t.shape, device=t.device)
         snr = torch.from_numpy(self.snr).to(t.device)[t].float()
-        clipped = snr.clamp(max=self.snr_gamma)
-        return {"eps": clipped / snr, "v": clipped / (snr + 1), "x0": clipped, "residual": clipped}[self.prediction]
+        on_x0 = snr.clamp(max=self.snr_gamma) if self.loss_weighting == "min_snr" else torch.ones_like(snr)
+        scale = {"eps": snr, "v": snr + 1, "x0": 1.0, "residual": 1.0, "residual_v": snr + 1}[self.prediction]
+        return on_x0 / scale
 
     def split_output(self, out: torch.Tensor, channels: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, T, 2C | C, H, W) model output -> (prediction of the target, variance interpolation v in [-1, 1]

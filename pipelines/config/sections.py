@@ -127,9 +127,13 @@ class PretrainConfig(Section):
     diffusion_steps: int = Field(1000, ge=10)
     prediction: Literal[PREDICTIONS] = Field(
         "eps",
-        description="what the network predicts: eps (official), v or x0; saved with the model, samplers follow it",
+        description="what the network predicts: eps (official), v, x0, residual (x0 minus the nearest given frame) "
+        "or residual_v (v of that residual); saved with the model, samplers follow it (docs/design.md §2)",
     )
-    loss_weighting: Literal[LOSS_WEIGHTINGS] = Field("none", description="none, or min_snr (min(SNR, snr_gamma))")
+    loss_weighting: Literal[LOSS_WEIGHTINGS] = Field(
+        "none",
+        description="none, min_snr (min(SNR, snr_gamma) on the x0 scale), or x0 (every step's loss is its x0 error)",
+    )
     snr_gamma: float = Field(5.0, gt=0)
     image_steps: int = Field(
         0,

@@ -80,6 +80,23 @@ def test_min_snr_weights_follow_the_target_scale():
         w = GaussianDiffusion.linear(1000, prediction=prediction, loss_weighting="min_snr").loss_weights(t)
         torch.testing.assert_close(w, expected)
     assert torch.equal(GaussianDiffusion.linear(1000).loss_weights(t), torch.ones(4))
+
+
+@pytest.mark.parametrize("prediction", ["eps", "v", "x0", "residual", "residual_v"])
+def test_x0_weighting_makes_every_targets_loss_its_x0_error(prediction):
+    """loss_weighting="x0": the weighted target MSE of any prediction equals the MSE of the x0 it implies."""
+    d = GaussianDiffusion.linear(1000, prediction=prediction, loss_weighting="x0")
+    x0, noise = torch.rand(SHAPE) * 2 - 1, torch.randn(SHAPE)
+    t = torch.tensor([20, 600])
+    xt = d.q_sample(x0, t, noise)
+    mask = torch.ones(SHAPE[0], SHAPE[1], 4, 4)
+    mask[:, :2] = 0
+    prior = d.prior(x0, mask)
+    target = d.training_target(x0, noise, t, prior)
+    pred = target + 0.1 * torch.randn(SHAPE, generator=torch.Generator().manual_seed(1))
+    x0_hat, _ = d.predictions(pred, xt, t, prior=prior)
+    target_mse = ((pred - target) ** 2).mean(dim=(1, 2, 3, 4)) * d.loss_weights(t)
+    torch.testing.assert_close(target_mse, ((x0_hat - x0) ** 2).mean(dim=(1, 2, 3, 4)), rtol=1e-3, atol=0)
     with pytest.raises(ValueError, match="prediction target"):
         GaussianDiffusion.linear(1000, prediction="score")
 
@@ -217,9 +234,10 @@ def test_mask_generator_draws_the_given_count_from_its_range():
         MaskGenerator(8, 2, 2, n_given=4, n_given_range=(0, 8))
 
 
+@pytest.mark.parametrize("prediction", ["residual", "residual_v"])
 @pytest.mark.parametrize("method", SAMPLERS)
-def test_residual_target_a_zero_network_is_copy_last_and_an_oracle_recovers_the_data(method):
-    d = GaussianDiffusion.linear(1000, prediction="residual")
+def test_residual_targets_a_zero_network_is_copy_last_and_an_oracle_recovers_the_data(method, prediction):
+    d = GaussianDiffusion.linear(1000, prediction=prediction)
     x_star = torch.rand(SHAPE) * 2 - 1
     mask = torch.ones(SHAPE[0], SHAPE[1], 4, 4)
     mask[:, :2] = 0
@@ -228,20 +246,26 @@ def test_residual_target_a_zero_network_is_copy_last_and_an_oracle_recovers_the_
     def zero(x, t):  # an untrained adaLN-Zero VDT outputs zeros
         return torch.zeros(x.shape[0], x.shape[1], 2 * x.shape[2], *x.shape[3:])
 
+    # residual_v's zero output is the exact network for unit-gaussian residuals: one step gives their mean
+    # (copy-last, up to sqrt(alpha_bar) x noise), more steps a draw from them (docs/design.md §2)
     out = sample(
         zero,
-        d.respace("trailing8"),
+        d.respace("trailing8" if prediction == "residual" else "trailing1"),
         SHAPE,
         given=x_star,
         mask=mask,
         method=method,
         generator=torch.Generator().manual_seed(0),
     )
-    if method != "ddpm":  # deterministic samplers land exactly on the prior: copy-last
-        torch.testing.assert_close(out, prior, atol=1e-5, rtol=0)
+    if method != "ddpm":  # deterministic samplers land on the prior: copy-last
+        torch.testing.assert_close(out, prior, atol=1e-5 if prediction == "residual" else 0.05, rtol=0)
 
     def oracle(x, t):
         residual = (x_star - prior).expand_as(x)
+        if prediction == "residual_v":  # v of the residual: x_t - a * prior = a * residual + s * eps
+            a = torch.from_numpy(d.alphas_cumprod)[t].float().view(-1, 1, 1, 1, 1)
+            eps = (x - a.sqrt() * x_star) / (1 - a).sqrt()
+            residual = a.sqrt() * eps - (1 - a).sqrt() * residual
         return torch.cat([residual, torch.zeros_like(residual)], dim=2)
 
     out = sample(
