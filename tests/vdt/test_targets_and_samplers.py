@@ -80,6 +80,8 @@ def test_min_snr_weights_follow_the_target_scale():
         w = GaussianDiffusion.linear(1000, prediction=prediction, loss_weighting="min_snr").loss_weights(t)
         torch.testing.assert_close(w, expected)
     assert torch.equal(GaussianDiffusion.linear(1000).loss_weights(t), torch.ones(4))
+    with pytest.raises(ValueError, match="prediction target"):
+        GaussianDiffusion.linear(1000, prediction="score")
 
 
 @pytest.mark.parametrize("prediction", ["eps", "v", "x0", "residual", "residual_v"])
@@ -97,8 +99,6 @@ def test_x0_weighting_makes_every_targets_loss_its_x0_error(prediction):
     x0_hat, _ = d.predictions(pred, xt, t, prior=prior)
     target_mse = ((pred - target) ** 2).mean(dim=(1, 2, 3, 4)) * d.loss_weights(t)
     torch.testing.assert_close(target_mse, ((x0_hat - x0) ** 2).mean(dim=(1, 2, 3, 4)), rtol=1e-3, atol=0)
-    with pytest.raises(ValueError, match="prediction target"):
-        GaussianDiffusion.linear(1000, prediction="score")
 
 
 def test_spacings_reach_the_ends_they_promise():
