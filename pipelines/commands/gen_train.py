@@ -57,6 +57,7 @@ def run(args) -> int:
         out_dir=train_dir,
         seed=cfg.seed,
         progress=not args.no_progress,
+        preview_sampler=cfg.sampler,
     )
     write_json_atomic(
         train_dir / TRAINED_MARKER,

@@ -27,6 +27,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
             out_dir=ctx.stage_dir("pretrain") / group,
             seed=c.seed,
             progress=ctx.progress,
+            preview_sampler=c.rollout.sampler,
         )
         models[group] = {"path": str(path), "scenarios": scenarios, "training_trials": len(dataset)}
     return {"models": models}

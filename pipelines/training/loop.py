@@ -23,7 +23,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from tqdm.auto import tqdm
 
 from pipelines.config.loading import ConfigError, validate_config
-from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig
+from pipelines.config.sections import LatentConfig, ModelConfig, PretrainConfig, SamplerConfig
 from pipelines.distributed import force_cpu
 from pipelines.training.checkpoints import checkpoint_path, latest_checkpoint, prune_checkpoints, spatial_phase_dir
 from pipelines.training.loss_log import LossLog, truncate_csv
@@ -128,9 +128,10 @@ def train_vdt(
     out_dir: Path,
     seed: int = 0,
     progress: bool = True,
+    preview_sampler: SamplerConfig | None = None,
 ) -> Path:
     """Train (or finish training) a VDT on ``dataset`` (items: (T, 3, H, W) in [-1, 1], or dicts with "frames");
-    returns ``out_dir/model.pt``. With ``pretrain.image_steps`` the paper's decoupled schedule: an image-mode VDT
+    returns ``out_dir/model.pt``. Previews are drawn with ``preview_sampler`` (the run's sampler; default DDIM-10). With ``pretrain.image_steps`` the paper's decoupled schedule: an image-mode VDT
     first learns single frames in ``spatial_phase_dir(out_dir)`` (its own resumable training folder), then the
     video VDT trains ``pretrain.steps`` from its spatial layers (and its latent normalisation)."""
     if pretrain.image_steps:
@@ -148,10 +149,20 @@ def train_vdt(
             seed=seed,
             progress=progress,
             mode="image",
+            preview_sampler=preview_sampler,
         )
         raw = {**model.model_dump(mode="json"), "init_checkpoint": str(spatial)}
         model = validate_config(raw, ModelConfig, source=f"{out_dir}: the video phase")
-    return _train(dataset, model=model, latent=latent, pretrain=pretrain, out_dir=out_dir, seed=seed, progress=progress)
+    return _train(
+        dataset,
+        model=model,
+        latent=latent,
+        pretrain=pretrain,
+        out_dir=out_dir,
+        seed=seed,
+        progress=progress,
+        preview_sampler=preview_sampler,
+    )
 
 
 def spatial_phase(pretrain: PretrainConfig) -> PretrainConfig:
@@ -178,6 +189,7 @@ def _train(
     seed: int,
     progress: bool,
     mode: str = "video",
+    preview_sampler: SamplerConfig | None = None,
 ) -> Path:
     """One training of ``train_vdt`` (``mode`` image: the spatial phase)."""
     out_dir = Path(out_dir)
@@ -320,7 +332,13 @@ def _train(
                     prune_checkpoints(out_dir, pretrain.keep_checkpoints)
             if main and (step % pretrain.preview_every == 0 or step == pretrain.steps):
                 write_preview(
-                    ema, space, diffusion, preview_clips, model.n_given, out_dir / "previews" / f"step-{step:07d}.png"
+                    ema,
+                    space,
+                    diffusion,
+                    preview_clips,
+                    model.n_given,
+                    out_dir / "previews" / f"step-{step:07d}.png",
+                    preview_sampler,
                 )
             if step >= pretrain.steps:
                 break

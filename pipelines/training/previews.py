@@ -1,4 +1,5 @@
-"""Preview strips during training: a few fixed clips, given | predicted | true, from the EMA model."""
+"""Preview strips during training: a few fixed clips, given | predicted | true, from the EMA model, drawn with the
+run's own sampler (so a one-step or residual model's previews show what its rollouts will)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from pathlib import Path
 
 import torch
 
+from pipelines.config.sections import SamplerConfig
 from pipelines.reporting.strips import video_strip
 from vdt.autoencoders import LatentSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.model import VDT
 from vdt.video_tasks import complete
+
+# What a training without a sampler section (the benchmarks' direct calls of train_vdt) previews with.
+DEFAULT_PREVIEW_SAMPLER = SamplerConfig(method="ddim", steps=10, spacing="linspace")
 
 
 def write_preview(
@@ -20,20 +25,23 @@ def write_preview(
     clips: torch.Tensor,
     n_given: int,
     path: Path,
-    sampling_steps: int = 10,
+    sampler: SamplerConfig | None = None,
     seed: int = 0,
 ) -> Path:
-    """clips: (B, T, 3, H, W) in [-1, 1]. Predicts frames n_given.. with DDIM and writes one PNG."""
+    """clips: (B, T, 3, H, W) in [-1, 1]. Predicts frames n_given.. with ``sampler`` (default DDIM-10; eager fp32,
+    its batch size and precision do not apply to two clips) and writes one PNG."""
+    sampler = sampler or DEFAULT_PREVIEW_SAMPLER
     device = next(ema.parameters()).device
     latents = space.encode(clips.to(device))
     pred = complete(
         ema,
-        diffusion.respace(sampling_steps),
+        diffusion.respace(sampler.timestep_spacing()),
         latents,
         "predict",
         n_given=n_given,
         generator=torch.Generator(device=device).manual_seed(seed),
         clip_range=space.value_range,
+        **{**sampler.sample_kwargs(), "batch_size": None},
     )
     frames = space.decode(pred).cpu()
     rows = []

@@ -106,3 +106,32 @@ def test_decoupled_training_trains_images_first_then_video_from_their_spatial_la
     with pytest.raises(ValueError, match="image_steps trains the spatial layers from scratch"):
         init = ModelConfig(**{**MODEL.model_dump(), "init_checkpoint": path})
         train_vdt(clips, model=init, latent=LatentConfig(), pretrain=pretrain, out_dir=tmp_path / "x", progress=False)
+
+
+def test_previews_use_the_runs_sampler_and_leave_the_training_unchanged(tmp_path, monkeypatch):
+    import pipelines.training.previews as previews
+    from pipelines.config.sections import SamplerConfig
+
+    calls = []
+
+    def recording_complete(model, diffusion, video, mask, **kwargs):
+        calls.append((len(diffusion.timestep_map), kwargs["method"], kwargs["start_from"], kwargs["start_step"]))
+        return real_complete(model, diffusion, video, mask, **kwargs)
+
+    real_complete = previews.complete
+    monkeypatch.setattr(previews, "complete", recording_complete)
+    clips = moving_shapes(12, 4, 8, radius=1.2, max_speed=1.0, bounce=False, generator=torch.Generator().manual_seed(0))
+    pretrain = PretrainConfig(steps=4, batch_size=4, checkpoint_every=4, preview_every=2)
+    sampler = SamplerConfig(method="dpmpp2m", steps=3, start_from="nearest_given", start_step=400)
+    kwargs = dict(model=MODEL, latent=LatentConfig(), pretrain=pretrain, progress=False)
+    ours = train_vdt(clips, out_dir=tmp_path / "ours", preview_sampler=sampler, **kwargs)
+    assert calls == [(3, "dpmpp2m", "nearest_given", 400)] * 2  # steps 2 and 4
+    assert sorted(p.name for p in (tmp_path / "ours" / "previews").iterdir()) == [
+        "step-0000002.png",
+        "step-0000004.png",
+    ]
+    calls.clear()
+    default = train_vdt(clips, out_dir=tmp_path / "default", **kwargs)
+    assert calls == [(10, "ddim", "noise", None)] * 2
+    a, b = read_checkpoint(ours)["ema"], read_checkpoint(default)["ema"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
