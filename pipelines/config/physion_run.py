@@ -125,6 +125,15 @@ class RolloutConfig(Section):
     )
     chunk_size: int = Field(32, ge=1, description="trials per resumable unit of work")
     seed: int = Field(0, ge=0)
+    context: int | None = Field(
+        None,
+        ge=1,
+        description="given frames per autoregressive window (the rest of the model's window is generated); "
+        "none: model.n_given. A model trained with pretrain.n_given_range continues from any count in it",
+    )
+
+    def given_frames(self, model: ModelConfig) -> int:
+        return self.context if self.context is not None else model.n_given
 
 
 class SlotConfig(Section):
@@ -316,6 +325,12 @@ class PhysionRunConfig(Section):
             raise ValueError(
                 f"model.n_given ({m.n_given}) exceeds the {observed} observed frames "
                 f"(45 frames at model.frame_offset {m.frame_offset})"
+            )
+        context = self.rollout.given_frames(m)
+        if not context < m.num_frames or context > observed:
+            raise ValueError(
+                f"rollout.context ({context}) must be below model.num_frames ({m.num_frames}) and at most the "
+                f"{observed} observed frames"
             )
         if self.pretrain_data is not None:
             self._check_mixed(self.pretrain_data)

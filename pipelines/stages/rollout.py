@@ -69,7 +69,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
             trained.diffusion.respace(sampler.timestep_spacing()),
             latents[:, :n_obs],
             future,
-            n_given=c.model.n_given,
+            n_given=c.rollout.given_frames(c.model),
             **sampler.sample_kwargs(),
             clip_range=space.value_range,
             generator=g,

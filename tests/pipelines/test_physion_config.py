@@ -45,6 +45,9 @@ def test_paper_config_is_the_papers_setting():
         ({"model": {"resolution": 34}}, "(top level)", "not divisible by patch size"),
         ({"pretrain": {"mask_weights": {"predict": 1, "teleport": 1}}}, "pretrain.mask_weights", "teleport"),
         ({"rollout": {"sampler": {"steps": 333}}}, "(top level)", "rollout.sampler"),
+        ({"rollout": {"context": 0}}, "rollout.context", "greater than or equal to 1"),
+        ({"rollout": {"context": 8}, "model": {"num_frames": 8}}, "(top level)", "below model.num_frames (8)"),
+        ({"rollout": {"context": 7}, "model": {"num_frames": 16, "frame_offset": 8}}, "(top level)", "the 6 observed"),
         (
             {"readout": {"readouts": ["objects/linear", "slots/linear"]}},
             "readout.readouts",

@@ -313,6 +313,26 @@ def test_two_processes_split_the_rollout_and_match_one_process(finished_run, tmp
     assert context(tiny_config(), root).is_done("rollout")
 
 
+def test_rollout_context_sets_the_given_frames_of_every_window(finished_run, tmp_path, monkeypatch):
+    import pipelines.stages.rollout as rollout_stage
+
+    given = []
+
+    def recording_rollout(*args, n_given, **kwargs):
+        given.append(n_given)
+        return real_rollout(*args, n_given=n_given, **kwargs)
+
+    real_rollout = rollout_stage.vdt_rollout
+    monkeypatch.setattr(rollout_stage, "vdt_rollout", recording_rollout)
+    root = tmp_path / "copy"
+    shutil.copytree(finished_run.root, root)
+    run_pipeline(context(tiny_config(rollout={"context": 2}), root), "rollout", "rollout", restart=True)
+    assert given == [2] * 10  # every chunk (the model's n_given is 3)
+    old = torch.load(finished_run.root / "rollout" / "readout" / "Collide" / "chunk-0000.pt", weights_only=True)
+    new = torch.load(root / "rollout" / "readout" / "Collide" / "chunk-0000.pt", weights_only=True)
+    assert new["predicted"].shape == old["predicted"].shape and not torch.equal(new["predicted"], old["predicted"])
+
+
 def test_two_process_pretraining_logs_once_and_finishes(finished_run, tmp_path):
     raw = tiny_config(data={"source": "store", "store": str(finished_run.store)})
     root = tmp_path / "ddp"
