@@ -14,7 +14,16 @@ from pipelines.config.physion_run import PhysionRunConfig
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-@pytest.mark.parametrize("name", ["quickstart.yaml", "physion_collide_paper.yaml", "physion_all.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "quickstart.yaml",
+        "physion_collide_paper.yaml",
+        "physion_all.yaml",
+        "release/vdt_ti4_physion32.yaml",
+        "release/vdt_ti4_physion32_continued.yaml",
+    ],
+)
 def test_shipped_configs_validate(name):
     config = load_config(CONFIGS / name, PhysionRunConfig)
     assert config.pretraining_groups(["Collide", "Drop"])  # every protocol yields at least one model
