@@ -131,9 +131,10 @@ def train_vdt(
     preview_sampler: SamplerConfig | None = None,
 ) -> Path:
     """Train (or finish training) a VDT on ``dataset`` (items: (T, 3, H, W) in [-1, 1], or dicts with "frames");
-    returns ``out_dir/model.pt``. Previews are drawn with ``preview_sampler`` (the run's sampler; default DDIM-10). With ``pretrain.image_steps`` the paper's decoupled schedule: an image-mode VDT
-    first learns single frames in ``spatial_phase_dir(out_dir)`` (its own resumable training folder), then the
-    video VDT trains ``pretrain.steps`` from its spatial layers (and its latent normalisation)."""
+    returns ``out_dir/model.pt``. Previews are drawn with ``preview_sampler`` (the run's sampler; default DDIM-10).
+    With ``pretrain.image_steps`` the paper's decoupled schedule: an image-mode VDT first learns single frames in
+    ``spatial_phase_dir(out_dir)`` (its own resumable training folder), then the video VDT trains ``pretrain.steps``
+    from its spatial layers (and its latent normalisation)."""
     if pretrain.image_steps:
         if model.init_checkpoint is not None:
             raise ConfigError(
