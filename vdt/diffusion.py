@@ -281,19 +281,18 @@ class GaussianDiffusion:
         the residual target's reference (``self.prior``). With ``clip_range`` = (low, high) (floats or tensors
         that broadcast to x), x0 is clamped and eps made consistent with the clamped x0."""
         pred, n = pred.float(), xt.dim()
+        if self.prediction in PRIOR_TARGETS:
+            if prior is None:
+                raise ValueError(f"the {self.prediction} target needs its prior (GaussianDiffusion.prior(given, mask))")
+            prior = prior.float()
         if self.prediction == "eps":
             x0 = self.predict_x0(xt, t, pred)
         elif self.prediction == "x0":
             x0 = pred
         elif self.prediction == "residual":
-            if prior is None:
-                raise ValueError("the residual target needs its prior (GaussianDiffusion.prior(given, mask))")
-            x0 = pred + prior.float()
+            x0 = pred + prior
         elif self.prediction == "residual_v":
-            if prior is None:
-                raise ValueError("the residual_v target needs its prior (GaussianDiffusion.prior(given, mask))")
             a, s = _gather(self.sqrt_alphas_cumprod, t, n), _gather(self.sqrt_one_minus_alphas_cumprod, t, n)
-            prior = prior.float()
             x0 = prior + a * (xt - a * prior) - s * pred
         else:  # v = alpha * eps - sigma * x0  =>  x0 = alpha * x_t - sigma * v
             x0 = _gather(self.sqrt_alphas_cumprod, t, n) * xt - _gather(self.sqrt_one_minus_alphas_cumprod, t, n) * pred
