@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 
 import torch
 
+# The no-model guesses of a hidden frame from the wholly given ones (the residual targets' reference; vdt.diffusion):
+# the nearest given frame, or a linear blend in time of the given frames on each side.
+PRIOR_KINDS = ("nearest", "blend")
+
 TEMPORAL_TASKS = ("predict", "backward", "interpolation", "unconditional", "single_frame", "random_frames")
 TASKS = TEMPORAL_TASKS + ("spatial_temporal",)
 
@@ -171,3 +175,40 @@ def nearest_given_prior(video: torch.Tensor, mask: torch.Tensor, missing: str = 
     source = dist.argmin(dim=2)  # (B, T)
     prior = torch.gather(video, 1, source[:, :, None, None, None].expand_as(video))
     return torch.where(none.view(-1, 1, 1, 1, 1).to(video.device), torch.zeros_like(prior), prior)
+
+
+def blend_given_prior(video: torch.Tensor, mask: torch.Tensor, missing: str = "raise") -> torch.Tensor:
+    """(B, T, C, H, W): every frame between two wholly given frames replaced by their blend, linear in time (frame 2
+    between given 0 and 4: 0.5 x frame 0 + 0.5 x frame 4), frames with given frames on one side only by the nearest
+    of them (copy-last after the last, copy-first before the first): the no-model guess of an interpolation, and
+    copy-last again for a prediction. ``missing`` as for ``nearest_given_prior``."""
+    whole = (mask.flatten(2) == 0).all(dim=2).to(video.device)  # (B, T)
+    none = ~whole.any(dim=1)
+    if missing == "raise" and bool(none.any()):
+        raise ValueError("the blended prior needs at least one wholly given frame in every sample")
+    b, t = whole.shape
+    frames = torch.arange(t, device=video.device).expand(b, t)
+    # the given frame at or before each frame (-1: none) and at or after it (t: none)
+    before = torch.where(whole, frames, torch.full_like(frames, -1)).cummax(dim=1).values
+    after = torch.where(whole, frames, torch.full_like(frames, t)).flip(1).cummin(dim=1).values.flip(1)
+    both = (before >= 0) & (after < t)
+    before = torch.where(before >= 0, before, after)  # one side only: both ends are that side's frame
+    after = torch.where(after < t, after, before)
+    span = (after - before).clamp(min=1).float()
+    weight = torch.where(both, (frames - before).float() / span, torch.zeros_like(span))  # of the later frame
+
+    def frames_at(index: torch.Tensor) -> torch.Tensor:
+        return torch.gather(video, 1, index.clamp(0, t - 1)[:, :, None, None, None].expand_as(video))
+
+    w = weight[:, :, None, None, None].to(video.dtype)
+    prior = (1 - w) * frames_at(before) + w * frames_at(after)
+    return torch.where(none.view(-1, 1, 1, 1, 1), torch.zeros_like(prior), prior)
+
+
+def given_frames_prior(video: torch.Tensor, mask: torch.Tensor, kind: str = "nearest", missing: str = "raise"):
+    """The prior of ``kind`` (one of PRIOR_KINDS): ``nearest_given_prior`` or ``blend_given_prior``."""
+    if kind == "nearest":
+        return nearest_given_prior(video, mask, missing)
+    if kind == "blend":
+        return blend_given_prior(video, mask, missing)
+    raise ValueError(f"unknown prior {kind!r}; choose one of {PRIOR_KINDS}")

@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from vdt.diffusion import LOSS_WEIGHTINGS, PREDICTIONS, SPACINGS, spacing_string
-from vdt.masks import OFFICIAL_WEIGHTS, TASKS
+from vdt.diffusion import LOSS_WEIGHTINGS, PREDICTIONS, PRIOR_TARGETS, SPACINGS, spacing_string
+from vdt.masks import OFFICIAL_WEIGHTS, PRIOR_KINDS, TASKS
 from vdt.model import COMPILE_MODES, SIZES
 
 # Latent channels and downscale per kind, known without loading weights (conv_vae's come from its checkpoint).
@@ -130,6 +130,12 @@ class PretrainConfig(Section):
         description="what the network predicts: eps (official), v, x0, residual (x0 minus the nearest given frame) "
         "or residual_v (v of that residual); saved with the model, samplers follow it (docs/design.md §2)",
     )
+    residual_prior: Literal[PRIOR_KINDS] = Field(
+        "nearest",
+        description="what the residual targets are measured from: nearest (the nearest given frame) or blend (the "
+        "linear blend in time of the given frames on either side; prediction still copies the last); saved with "
+        "the model (docs/design.md §2)",
+    )
     loss_weighting: Literal[LOSS_WEIGHTINGS] = Field(
         "none",
         description="none, min_snr (min(SNR, snr_gamma) on the x0 scale), or x0 (every step's loss is its x0 error)",
@@ -147,6 +153,15 @@ class PretrainConfig(Section):
     preview_every: int = Field(500, ge=1)
     log_every: int = Field(10, ge=1)
     num_workers: int = Field(0, ge=0, description="DataLoader worker processes")
+
+    @model_validator(mode="after")
+    def _prior_needs_a_residual_target(self) -> "PretrainConfig":
+        if self.residual_prior != "nearest" and self.prediction not in PRIOR_TARGETS:
+            raise ValueError(
+                f"residual_prior: {self.residual_prior} is the reference of the {list(PRIOR_TARGETS)} targets; "
+                f"prediction is {self.prediction}"
+            )
+        return self
 
     @field_validator("mask_weights")
     @classmethod

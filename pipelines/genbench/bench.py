@@ -33,6 +33,7 @@ from pipelines.genbench.report import write_results
 from pipelines.genbench.sampling_io import frame_states
 from pipelines.genbench.video_folder import VideoFolder, stack_clips
 from pipelines.reporting.strips import video_strip
+from vdt.masks import given_frames_prior
 
 log = logging.getLogger(__name__)
 TRAINED_MARKER = "trained.json"  # gen-train writes {"checkpoint": path} here in RUN/train/
@@ -155,20 +156,11 @@ def run_bench(
     return results
 
 
-# Tasks whose masks always give at least one whole frame: the copy baseline is defined for every clip.
+# Tasks whose masks always give at least one whole frame: the copy baseline is defined for every clip. Where given
+# frames lie on both sides of generated ones (interpolation), a blend of them is the stronger no-model baseline.
 BASELINE_TASKS = ("predict", "backward", "interpolation", "single_frame")
-
-
-def copy_nearest_given(real: torch.Tensor, given: torch.Tensor) -> torch.Tensor:
-    """The no-model baseline: every frame replaced by the nearest given frame in time (the earlier one on ties).
-    real (B, T, 3, H, W); given (B, T) bool with at least one True per clip."""
-    t = torch.arange(real.shape[1])
-    out = torch.empty_like(real)
-    for b in range(real.shape[0]):
-        idx = t[given[b]]
-        nearest = idx[(t[:, None] - idx[None, :]).abs().argmin(dim=1)]  # argmin takes the first (earlier) on ties
-        out[b] = real[b, nearest]
-    return out
+BLEND_BASELINE_TASKS = ("interpolation",)
+BASELINES = {"baseline_metrics": "nearest", "blend_baseline_metrics": "blend"}  # results key -> vdt.masks prior
 
 
 def _bench_task(
@@ -186,7 +178,8 @@ def _bench_task(
     m = cfg.model
     conditional = task != "unconditional"
     frame_task = task in FRAME_METRIC_TASKS
-    fake_feats, scores, positions, base_scores = [], {}, [], {}
+    fake_feats, scores, positions = [], {}, []
+    base_scores = {key: {} for key in BASELINES}
     grid = []
     batch = cfg.sampler.batch_size
     for start in tqdm(range(0, len(draws), batch), desc=f"{task}", unit="batch", disable=not progress):
@@ -204,11 +197,12 @@ def _bench_task(
             for name, v in values.items():
                 scores.setdefault(name, []).append(v)
             positions.append(where)
-            if task in BASELINE_TASKS:
-                generated = masks.flatten(2).all(-1)
-                copied = copy_nearest_given(real, ~masks.flatten(2).any(-1))
-                for name, v in score_generated_frames(copied, real, generated, cfg.bench.ssim_window)[0].items():
-                    base_scores.setdefault(name, []).append(v)
+            for key, kind in BASELINES.items():
+                if task in (BASELINE_TASKS if kind == "nearest" else BLEND_BASELINE_TASKS):
+                    guess = given_frames_prior(real, masks, kind)  # the latent mask's whole frames are the given ones
+                    generated = masks.flatten(2).all(-1)
+                    for name, v in score_generated_frames(guess, real, generated, cfg.bench.ssim_window)[0].items():
+                        base_scores[key].setdefault(name, []).append(v)
         for row in range(min(len(ids), cfg.bench.grid_clips - ids.start)):
             colours = frame_states(masks[row])
             if real is not None:
@@ -228,7 +222,7 @@ def _bench_task(
         "fd": None,
         "fd_label": None,
         "frame_metrics": None,
-        "baseline_metrics": None,
+        **{key: None for key in BASELINES},
     }
     if net is not None:
         row["fd"] = frechet_distance(real_stats, feature_stats(np.concatenate(fake_feats)))
@@ -237,8 +231,7 @@ def _bench_task(
         row["frame_metrics"] = summarize(
             {k: torch.cat(v) for k, v in scores.items()}, torch.cat(positions), m.num_frames
         )
-    if base_scores:
-        row["baseline_metrics"] = summarize(
-            {k: torch.cat(v) for k, v in base_scores.items()}, torch.cat(positions), m.num_frames
-        )
+    for key, values in base_scores.items():
+        if values:
+            row[key] = summarize({k: torch.cat(v) for k, v in values.items()}, torch.cat(positions), m.num_frames)
     return row

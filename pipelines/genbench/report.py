@@ -11,6 +11,7 @@ from pathlib import Path
 from physion.atomic import atomic_path, write_json_atomic
 
 COLUMNS = ("task", "{fd}", "PSNR (dB)", "SSIM", "MSE", "n_real", "n_fake", "frames", "stride", "resolution", "split")
+BLEND = "blend of the given frames on either side"  # the row of bench.BLEND_BASELINE_TASKS
 
 
 def _fmt(value, digits: int) -> str:
@@ -60,9 +61,10 @@ def markdown(results: dict) -> str:
         frame = row.get("frame_metrics") or {}
         n_real = row["n_real"] if row.get("fd") is not None else "–"
         lines.append(_table_row(row, row["task"], _fmt_fd(row.get("fd")), frame, n_real))
-        base = row.get("baseline_metrics")
-        if base:  # what copying the nearest given frame scores on the same clips and frames
-            lines.append(_table_row(row, f"{row['task']}: copy nearest given frame", "–", base, "–"))
+        # what the no-model guesses score on the same clips and frames (bench.BASELINES)
+        for key, label in (("baseline_metrics", "copy nearest given frame"), ("blend_baseline_metrics", BLEND)):
+            if row.get(key):
+                lines.append(_table_row(row, f"{row['task']}: {label}", "–", row[key], "–"))
     return "\n".join(lines) + "\n"
 
 

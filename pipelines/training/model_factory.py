@@ -38,6 +38,7 @@ def build_diffusion(pretrain: PretrainConfig, model: ModelConfig) -> GaussianDif
         prediction=pretrain.prediction,
         loss_weighting=pretrain.loss_weighting,
         snr_gamma=pretrain.snr_gamma,
+        prior_kind=pretrain.residual_prior,
     )
 
 

@@ -66,18 +66,3 @@ def test_only_generated_frames_are_scored():
     assert summary["per_position"]["psnr"][3] == pytest.approx((20.0 + 100.0) / 2)
     with pytest.raises(ValueError, match="no generated frames"):
         score_generated_frames(fake, real, torch.zeros(2, 4, dtype=torch.bool))
-
-
-def test_copy_nearest_given_frame_baseline():
-    from pipelines.genbench.bench import copy_nearest_given
-
-    real = torch.arange(6, dtype=torch.float32).view(1, 6, 1, 1, 1).expand(2, 6, 3, 2, 2).clone()
-    given = torch.tensor(
-        [
-            [True, True, False, False, False, False],  # predict: the last given frame
-            [True, False, False, False, True, False],
-        ]
-    )  # interpolation: the nearest, earlier on ties
-    out = copy_nearest_given(real, given)[:, :, 0, 0, 0]
-    assert out[0].tolist() == [0, 1, 1, 1, 1, 1]
-    assert out[1].tolist() == [0, 0, 0, 4, 4, 4]  # frame 2 is a tie

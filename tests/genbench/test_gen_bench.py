@@ -118,6 +118,13 @@ def test_gen_train_then_gen_bench(demo_root, tmp_path, feature_net):
     assert rows["predict"]["baseline_metrics"]["frames_scored"] == 6 * 4
     assert rows["unconditional"]["baseline_metrics"] is None
     assert "| predict: copy nearest given frame | – |" in table
+    # interpolation also gets the blend of its given neighbours (given 0 and 4: frames 1-3 are blends, 5-7 copies)
+    assert rows["predict"]["blend_baseline_metrics"] is None
+    copy, blend = rows["interpolation"]["baseline_metrics"], rows["interpolation"]["blend_baseline_metrics"]
+    assert blend["frames_scored"] == copy["frames_scored"] == 6 * 6
+    assert blend["per_position"]["mse"][5:] == copy["per_position"]["mse"][5:]
+    assert blend["per_position"]["mse"][1:4] != copy["per_position"]["mse"][1:4]
+    assert "| interpolation: blend of the given frames on either side | – |" in table
 
 
 def test_refuses_fvd_without_weights_before_generating(demo_root, tmp_path, caplog):

@@ -19,6 +19,7 @@ DATA = "data: {path: d}\n"
         ("data: {path: d, group_pattern: 'no_group'}\n", "needs a capturing group"),
         ("data: {path: d, clips: some}\n", "data.clips"),
         ("sampler: {steps: 999}\n", "sampler: cannot keep exactly 999 of 1000 steps"),
+        ("pretrain: {residual_prior: blend}\n", "residual_prior: blend is the reference .* prediction is eps"),
         (
             "sampler: {start_from: nearest_given, start_step: 300}\n",
             "nearest_given starts from a given frame, but bench.tasks \\['unconditional'\\] give none",

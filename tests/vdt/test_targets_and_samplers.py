@@ -7,7 +7,7 @@ import torch
 
 from vdt.autoencoders import NormalizedSpace, PixelSpace
 from vdt.diffusion import GaussianDiffusion, space_timesteps
-from vdt.masks import MaskGenerator, nearest_given_prior
+from vdt.masks import MaskGenerator, blend_given_prior, given_frames_prior, nearest_given_prior
 from vdt.samplers import SAMPLERS, sample
 
 SHAPE = (2, 6, 3, 4, 4)
@@ -111,6 +111,12 @@ def test_spacings_reach_the_ends_they_promise():
     record = GaussianDiffusion.linear(1000, prediction="v", loss_weighting="min_snr").record()
     again = GaussianDiffusion.from_record(record, learn_sigma=True)
     assert (again.prediction, again.loss_weighting, again.num_timesteps) == ("v", "min_snr", 1000)
+    # the blended prior travels with the model; records of the nearest-frame prior stay as they were before it
+    blend = GaussianDiffusion.linear(1000, prediction="residual_v", prior_kind="blend")
+    assert GaussianDiffusion.from_record(blend.record(), learn_sigma=True).respace("trailing4").prior_kind == "blend"
+    assert "prior_kind" not in GaussianDiffusion.linear(1000, prediction="residual_v").record()
+    with pytest.raises(ValueError, match="residual"):
+        GaussianDiffusion.linear(1000, prediction="eps", prior_kind="blend")
     assert GaussianDiffusion.from_record(None, learn_sigma=True).prediction == "eps"  # official checkpoints
 
 
@@ -198,8 +204,28 @@ def test_nearest_given_prior_copies_the_nearest_whole_given_frame():
     prior = nearest_given_prior(video, mask)[:, :, 0, 0, 0]
     assert prior[0].tolist() == [0, 1, 1, 1, 1, 1]
     assert prior[1].tolist() == [0, 0, 3, 3, 3, 3]  # frame 1 -> 0, frame 2 -> 3 (nearer), 4 and 5 -> 3
+    tie = torch.ones(1, 6, 4, 4)
+    tie[0, [0, 4]] = 0  # frame 2 is as near to 0 as to 4: the earlier wins
+    assert nearest_given_prior(video[:1], tie)[0, :, 0, 0, 0].tolist() == [0, 0, 0, 4, 4, 4]
     with pytest.raises(ValueError, match="wholly given"):
         nearest_given_prior(video, torch.ones(2, 6, 4, 4))
+
+
+def test_blend_given_prior_is_linear_in_time_between_the_given_frames_on_either_side():
+    video = torch.arange(8.0).view(1, 8, 1, 1, 1).expand(4, 8, 3, 2, 2).clone() ** 2  # frame k holds k^2
+    mask = torch.ones(4, 8, 2, 2)
+    mask[0, :3] = 0  # predict: after the last given frame, copy it
+    mask[1, ::4] = 0  # interpolation, given 0 and 4
+    mask[2, [2, 6]] = 0  # before the first given frame: copy it
+    mask[3, 3, 0, 0] = 0  # partly given frames are not given: no whole frame, zeros
+    prior = blend_given_prior(video, mask, missing="zeros")[:, :, 0, 0, 0]
+    assert prior[0].tolist() == [0, 1, 4, 4, 4, 4, 4, 4]
+    assert prior[1].tolist() == [0, 4, 8, 12, 16, 16, 16, 16]  # 0 + k/4 (16 - 0)
+    assert prior[2].tolist() == [4, 4, 4, 12, 20, 28, 36, 36]  # 4 + (k - 2)/4 (36 - 4)
+    assert prior[3].tolist() == [0] * 8
+    assert torch.equal(prior[0], nearest_given_prior(video[:1], mask[:1])[0, :, 0, 0, 0])
+    with pytest.raises(ValueError, match="wholly given"):
+        blend_given_prior(video, mask)
 
 
 def test_normalized_space_fits_unit_variance_and_keeps_the_pixel_clamp():
@@ -234,14 +260,20 @@ def test_mask_generator_draws_the_given_count_from_its_range():
         MaskGenerator(8, 2, 2, n_given=4, n_given_range=(0, 8))
 
 
+@pytest.mark.parametrize("prior_kind", ["nearest", "blend"])
 @pytest.mark.parametrize("prediction", ["residual", "residual_v"])
 @pytest.mark.parametrize("method", SAMPLERS)
-def test_residual_targets_a_zero_network_is_copy_last_and_an_oracle_recovers_the_data(method, prediction):
-    d = GaussianDiffusion.linear(1000, prediction=prediction)
+def test_residual_targets_a_zero_network_is_the_prior_and_an_oracle_recovers_the_data(method, prediction, prior_kind):
+    d = GaussianDiffusion.linear(1000, prediction=prediction, prior_kind=prior_kind)
     x_star = torch.rand(SHAPE) * 2 - 1
     mask = torch.ones(SHAPE[0], SHAPE[1], 4, 4)
-    mask[:, :2] = 0
-    prior = nearest_given_prior(x_star, mask)
+    if prior_kind == "nearest":
+        mask[:, :2] = 0  # predict: the prior is copy-last
+    else:
+        mask[:, ::3] = 0  # interpolation (given 0 and 3): frames 1 and 2 are blends, 4 and 5 copy frame 3
+    prior = given_frames_prior(x_star, mask, prior_kind)
+    if prior_kind == "blend":
+        assert not torch.allclose(prior, nearest_given_prior(x_star, mask))
 
     def zero(x, t):  # an untrained adaLN-Zero VDT outputs zeros
         return torch.zeros(x.shape[0], x.shape[1], 2 * x.shape[2], *x.shape[3:])
@@ -257,7 +289,7 @@ def test_residual_targets_a_zero_network_is_copy_last_and_an_oracle_recovers_the
         method=method,
         generator=torch.Generator().manual_seed(0),
     )
-    if method != "ddpm":  # deterministic samplers land on the prior: copy-last
+    if method != "ddpm":  # deterministic samplers land on the prior (copy-last, or the blend)
         torch.testing.assert_close(out, prior, atol=1e-5 if prediction == "residual" else 0.05, rtol=0)
 
     def oracle(x, t):
