@@ -8,7 +8,9 @@ datasets are drawn again at the next epoch when more clips than videos are neede
 Conditional tasks use the first ``n_fake`` of the same draws as their given frames; their held-out frames are
 what PSNR / SSIM / MSE compare with (whole-frame tasks only, generated frames only). The feature distance compares
 the ``n_real`` real clips with the ``n_fake`` generated ones (given frames included, as is common for conditional
-FVD). Results: OUT/results.json, OUT/results.md, OUT/grid_<task>.png.
+FVD). Each baseline row also gets the model minus it on the same frames, with a paired interval over videos
+(pipelines.genbench.paired). Results: OUT/results.json, OUT/results.md, OUT/grid_<task>.png,
+OUT/psnr_per_position.png.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pipelines.genbench.feature_net import FeatureNet
 from pipelines.genbench.frame_metrics import score_generated_frames, summarize
 from pipelines.genbench.frechet import feature_stats, frechet_distance
 from pipelines.genbench.generation import ClipGenerator, task_masks
+from pipelines.genbench.paired import paired_difference
 from pipelines.genbench.report import write_results
 from pipelines.genbench.sampling_io import frame_states
 from pipelines.genbench.video_folder import VideoFolder, stack_clips
@@ -178,7 +181,7 @@ def _bench_task(
     m = cfg.model
     conditional = task != "unconditional"
     frame_task = task in FRAME_METRIC_TASKS
-    fake_feats, scores, positions = [], {}, []
+    fake_feats, scores, positions, videos = [], {}, [], []
     base_scores = {key: {} for key in BASELINES}
     grid = []
     batch = cfg.sampler.batch_size
@@ -193,14 +196,17 @@ def _bench_task(
             fake_feats.append(net.features(fake))
         if frame_task:
             # whole-frame tasks: a frame is generated when its latent mask is all ones
-            values, where = score_generated_frames(fake, real, masks.flatten(2).all(-1), cfg.bench.ssim_window)
+            generated = masks.flatten(2).all(-1)
+            values, where = score_generated_frames(fake, real, generated, cfg.bench.ssim_window)
             for name, v in values.items():
                 scores.setdefault(name, []).append(v)
             positions.append(where)
+            # the video each scored frame comes from: the unit the paired intervals resample
+            clip_video = torch.tensor([data.clip_location(*draws[i])[0] for i in ids])
+            videos.append(clip_video[generated.nonzero()[:, 0]])
             for key, kind in BASELINES.items():
                 if task in (BASELINE_TASKS if kind == "nearest" else BLEND_BASELINE_TASKS):
                     guess = given_frames_prior(real, masks, kind)  # the latent mask's whole frames are the given ones
-                    generated = masks.flatten(2).all(-1)
                     for name, v in score_generated_frames(guess, real, generated, cfg.bench.ssim_window)[0].items():
                         base_scores[key].setdefault(name, []).append(v)
         for row in range(min(len(ids), cfg.bench.grid_clips - ids.start)):
@@ -223,15 +229,18 @@ def _bench_task(
         "fd_label": None,
         "frame_metrics": None,
         **{key: None for key in BASELINES},
+        "paired": None,
     }
     if net is not None:
         row["fd"] = frechet_distance(real_stats, feature_stats(np.concatenate(fake_feats)))
         row["fd_label"] = net.label
     if frame_task:
-        row["frame_metrics"] = summarize(
-            {k: torch.cat(v) for k, v in scores.items()}, torch.cat(positions), m.num_frames
-        )
+        model_scores = {k: torch.cat(v) for k, v in scores.items()}
+        row["frame_metrics"] = summarize(model_scores, torch.cat(positions), m.num_frames)
+        row["paired"] = {}  # baseline key -> model minus that baseline on the same frames, with intervals
     for key, values in base_scores.items():
         if values:
-            row[key] = summarize({k: torch.cat(v) for k, v in values.items()}, torch.cat(positions), m.num_frames)
+            base = {k: torch.cat(v) for k, v in values.items()}
+            row[key] = summarize(base, torch.cat(positions), m.num_frames)
+            row["paired"][key] = paired_difference(model_scores, base, torch.cat(videos), seed=cfg.seed)
     return row

@@ -1,4 +1,5 @@
-"""results.json (everything) and results.md (one table) of a gen-bench run, both written atomically.
+"""results.json (everything) and results.md (the results table, and the model against each no-model baseline as
+paired differences) of a gen-bench run, both written atomically.
 
 Every row carries its data settings (n_real, n_fake, frames, stride, resolution, split) beside the figures, so a
 figure copied out of the table keeps what it was measured on.
@@ -9,9 +10,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from physion.atomic import atomic_path, write_json_atomic
+from pipelines.reporting.plots import per_position_chart
+
+PER_POSITION_PNG = "psnr_per_position.png"
 
 COLUMNS = ("task", "{fd}", "PSNR (dB)", "SSIM", "MSE", "n_real", "n_fake", "frames", "stride", "resolution", "split")
-BLEND = "blend of the given frames on either side"  # the row of bench.BLEND_BASELINE_TASKS
+# results key of each no-model baseline (bench.BASELINES) -> its name in the tables
+BASELINE_LABELS = {
+    "baseline_metrics": "copy nearest given frame",
+    "blend_baseline_metrics": "blend of the given frames on either side",
+}
 
 
 def _fmt(value, digits: int) -> str:
@@ -62,17 +70,56 @@ def markdown(results: dict) -> str:
         n_real = row["n_real"] if row.get("fd") is not None else "–"
         lines.append(_table_row(row, row["task"], _fmt_fd(row.get("fd")), frame, n_real))
         # what the no-model guesses score on the same clips and frames (bench.BASELINES)
-        for key, label in (("baseline_metrics", "copy nearest given frame"), ("blend_baseline_metrics", BLEND)):
+        for key, label in BASELINE_LABELS.items():
             if row.get(key):
                 lines.append(_table_row(row, f"{row['task']}: {label}", "–", row[key], "–"))
+    paired = [row for row in results["tasks"] if row.get("paired")]
+    if paired:
+        lines += [
+            "",
+            "Model minus baseline on the same frames: mean difference [paired 95% interval, resampling whole videos]",
+            "",
+            "| task | baseline | PSNR (dB) | SSIM | MSE | videos |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in paired:
+            for key, diff in row["paired"].items():
+                cells = [
+                    _fmt_difference(diff[m], spec) for m, spec in (("psnr", "+.2f"), ("ssim", "+.4f"), ("mse", "+.1e"))
+                ]
+                lines.append(
+                    f"| {row['task']} | {BASELINE_LABELS[key]} | " + " | ".join(cells) + f" | {diff['videos']} |"
+                )
     return "\n".join(lines) + "\n"
 
 
+def _fmt_difference(d: dict, spec: str) -> str:
+    if d["low"] != d["low"]:  # NaN: one video, nothing to resample
+        return f"{d['difference']:{spec}} (no interval: one video)"
+    return f"{d['difference']:{spec}} [{d['low']:{spec}}, {d['high']:{spec}}]"
+
+
+def position_curves(results: dict) -> dict[str, dict[str, list]]:
+    """{task: {"model" or a baseline's name: PSNR per frame position}} of the tasks scored per frame."""
+    curves = {}
+    for row in results["tasks"]:
+        if row.get("frame_metrics"):
+            curves[row["task"]] = {"model": row["frame_metrics"]["per_position"]["psnr"]}
+            for key, label in BASELINE_LABELS.items():
+                if row.get(key):
+                    curves[row["task"]][label] = row[key]["per_position"]["psnr"]
+    return curves
+
+
 def write_results(out_dir: str | Path, results: dict) -> tuple[Path, Path]:
-    """Write OUT/results.json and OUT/results.md; returns their paths."""
+    """Write OUT/results.json, OUT/results.md and, where frames were scored, OUT/psnr_per_position.png; returns
+    the paths of the first two."""
     out_dir = Path(out_dir)
     json_path = write_json_atomic(out_dir / "results.json", results)
     md_path = out_dir / "results.md"
     with atomic_path(md_path) as tmp:
         tmp.write_text(markdown(results), encoding="utf-8")
+    curves = position_curves(results)
+    if curves:
+        per_position_chart(curves, out_dir / PER_POSITION_PNG)
     return json_path, md_path

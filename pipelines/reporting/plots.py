@@ -1,4 +1,5 @@
-"""The readout report's bar chart: test accuracy per scenario and variant, with bootstrap 95% intervals."""
+"""The reports' charts: the readout report's test accuracy per scenario and variant (bootstrap 95% intervals), and
+gen-bench's PSNR per frame position of the model and its no-model baselines."""
 
 from __future__ import annotations
 
@@ -38,6 +39,26 @@ def accuracy_chart(scenarios: dict, path: str | Path, variants) -> Path:
         ax.set_ylim(0, 1)
     np.atleast_1d(axes)[0].set_ylabel("test accuracy (95% CI)")
     np.atleast_1d(axes)[-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
+def per_position_chart(curves: dict[str, dict[str, list]], path: str | Path, ylabel: str = "PSNR (dB)") -> Path:
+    """One panel per task: ``curves[task]`` maps a line's label to its value per frame position (None where the
+    position was not generated: given frames leave gaps)."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(4.2 * len(curves), 3.4), squeeze=False)
+    for ax, (task, lines) in zip(axes[0], curves.items()):
+        for label, values in lines.items():
+            y = np.array([np.nan if v is None else v for v in values], dtype=float)
+            ax.plot(np.arange(len(y)), y, marker="o", ms=3, label=label)
+        ax.set_title(task)
+        ax.set_xlabel("frame position in the clip")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    axes[0][-1].legend(fontsize=7)
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

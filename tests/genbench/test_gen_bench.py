@@ -125,6 +125,19 @@ def test_gen_train_then_gen_bench(demo_root, tmp_path, feature_net):
     assert blend["per_position"]["mse"][5:] == copy["per_position"]["mse"][5:]
     assert blend["per_position"]["mse"][1:4] != copy["per_position"]["mse"][1:4]
     assert "| interpolation: blend of the given frames on either side | – |" in table
+    # model minus each baseline on the same frames, the interval resampling the test videos the clips come from
+    videos = len({Path(p).stem for p in (demo_root / "test").rglob("*.mp4")})
+    for task, key in (("predict", "baseline_metrics"), ("interpolation", "blend_baseline_metrics")):
+        diff = rows[task]["paired"][key]
+        assert diff["videos"] == min(videos, 6)
+        for metric in ("psnr", "ssim", "mse"):
+            expected = rows[task]["frame_metrics"][metric] - rows[task][key][metric]
+            assert diff[metric]["difference"] == pytest.approx(expected, abs=1e-9)
+            assert diff[metric]["low"] <= diff[metric]["difference"] <= diff[metric]["high"]
+    assert rows["unconditional"]["paired"] is None and set(rows["predict"]["paired"]) == {"baseline_metrics"}
+    assert "Model minus baseline on the same frames" in table
+    assert re.search(r"\| interpolation \| blend of the given frames on either side \| [+-]\d+\.\d\d \[", table)
+    assert (out / "psnr_per_position.png").stat().st_size > 1000
 
 
 def test_refuses_fvd_without_weights_before_generating(demo_root, tmp_path, caplog):
