@@ -14,9 +14,13 @@ import json
 import os
 import tempfile
 import time
+from pathlib import Path
 
 from physion.generation.generate_store import generate
-from physion.trial import SCENARIOS
+from pipelines.config.loading import load_config
+from pipelines.config.physion_run import PhysionRunConfig
+
+QUICKSTART = Path(__file__).resolve().parents[1] / "configs" / "quickstart.yaml"
 
 # (name, render resolution, frame stride): the quickstart today, and the store its model (32 px, offset 4) reads.
 SETTINGS = (("every frame, 64 px", 64, 1), ("every 4th frame, 32 px", 32, 4))
@@ -45,13 +49,19 @@ def timed_generation(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIOS), help="default: the quickstart's 8")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=None,
+        help="default: the quickstart's (configs/quickstart.yaml data.scenarios)",
+    )
     parser.add_argument("--trials", type=int, default=2, help="trials per scenario per measurement")
     parser.add_argument("--frames", type=int, default=120, help="video frames per trial (the quickstart's 120)")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=2, help="measurements of each setting, interleaved")
     parser.add_argument("--json", type=str, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
+    args.scenarios = args.scenarios or list(load_config(QUICKSTART, PhysionRunConfig).data.scenarios)
     n = args.trials * len(args.scenarios)
     print(
         f"{n} trials ({args.trials} each of {', '.join(args.scenarios)}), {args.frames} frames, {args.workers} "
