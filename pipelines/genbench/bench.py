@@ -162,8 +162,11 @@ def run_bench(
 # Tasks whose masks always give at least one whole frame: the copy baseline is defined for every clip. Where given
 # frames lie on both sides of generated ones (interpolation), a blend of them is the stronger no-model baseline.
 BASELINE_TASKS = ("predict", "backward", "interpolation", "single_frame")
-BLEND_BASELINE_TASKS = ("interpolation",)
-BASELINES = {"baseline_metrics": "nearest", "blend_baseline_metrics": "blend"}  # results key -> vdt.masks prior
+# results key -> (vdt.masks prior kind, the tasks it is scored for); report.BASELINE_LABELS names them
+BASELINES = {
+    "baseline_metrics": ("nearest", BASELINE_TASKS),
+    "blend_baseline_metrics": ("blend", ("interpolation",)),
+}
 
 
 def _bench_task(
@@ -204,8 +207,8 @@ def _bench_task(
             # the video each scored frame comes from: the unit the paired intervals resample
             clip_video = torch.tensor([data.clip_location(*draws[i])[0] for i in ids])
             videos.append(clip_video[generated.nonzero()[:, 0]])
-            for key, kind in BASELINES.items():
-                if task in (BASELINE_TASKS if kind == "nearest" else BLEND_BASELINE_TASKS):
+            for key, (kind, tasks) in BASELINES.items():
+                if task in tasks:
                     guess = given_frames_prior(real, masks, kind)  # the latent mask's whole frames are the given ones
                     for name, v in score_generated_frames(guess, real, generated, cfg.bench.ssim_window)[0].items():
                         base_scores[key].setdefault(name, []).append(v)
