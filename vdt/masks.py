@@ -205,7 +205,9 @@ def blend_given_prior(video: torch.Tensor, mask: torch.Tensor, missing: str = "r
     return torch.where(none.view(-1, 1, 1, 1, 1), torch.zeros_like(prior), prior)
 
 
-def given_frames_prior(video: torch.Tensor, mask: torch.Tensor, kind: str = "nearest", missing: str = "raise"):
+def given_frames_prior(
+    video: torch.Tensor, mask: torch.Tensor, kind: str = "nearest", missing: str = "raise"
+) -> torch.Tensor:
     """The prior of ``kind`` (one of PRIOR_KINDS): ``nearest_given_prior`` or ``blend_given_prior``."""
     if kind == "nearest":
         return nearest_given_prior(video, mask, missing)
