@@ -11,7 +11,8 @@ the linear blend in time of the given frames on either side instead (a frame wit
 still takes the nearest: copy-last for prediction), which beats copy-nearest on interpolation. All reach the
 same x0 / eps through ``predictions()``, so samplers and the VLB term work for each. ``loss_weighting="min_snr"``
 weights each step's loss by min(SNR, gamma) on the x0 scale (Hang et al. 2023), which stops the near-clean steps
-from dominating; ``"x0"`` makes every step's loss its x0 error.
+from dominating; ``"x0"`` makes every step's loss its x0 error; ``"frame_log"`` makes it the mean over generated frames of
+c log(1 + e_f / c), e_f a frame's x0 error (``frame_log_loss``).
 
 Why our own code rather than a library scheduler: diffusers' schedulers cover the sampling steps, but not the
 learned-variance VLB training terms nor mask conditioning; tests check our DDIM step against diffusers'.
@@ -39,7 +40,7 @@ def linear_betas(num_steps: int) -> np.ndarray:
 
 PREDICTIONS = ("eps", "v", "x0", "residual", "residual_v")
 PRIOR_TARGETS = ("residual", "residual_v")  # targets measured from a prior made of the given frames
-LOSS_WEIGHTINGS = ("none", "min_snr", "x0")
+LOSS_WEIGHTINGS = ("none", "min_snr", "x0", "frame_log")
 SPACINGS = ("linspace", "leading", "trailing", "quadratic")
 
 
@@ -139,6 +140,7 @@ class GaussianDiffusion:
         loss_weighting: str = "none",
         snr_gamma: float = 5.0,
         prior_kind: str = "nearest",
+        frame_log_scale: float = 1e-2,
     ):
         if prediction not in PREDICTIONS:
             raise ValueError(f"unknown prediction target {prediction!r}; choose one of {PREDICTIONS}")
@@ -152,6 +154,9 @@ class GaussianDiffusion:
             )
         self.prediction, self.loss_weighting, self.snr_gamma = prediction, loss_weighting, float(snr_gamma)
         self.prior_kind = prior_kind
+        if frame_log_scale <= 0:
+            raise ValueError(f"frame_log_scale must be > 0, got {frame_log_scale}")
+        self.frame_log_scale = float(frame_log_scale)
         self.betas = betas = np.asarray(betas, dtype=np.float64)
         self.num_timesteps = len(betas)
         self.learn_sigma = learn_sigma
@@ -181,6 +186,7 @@ class GaussianDiffusion:
         loss_weighting: str = "none",
         snr_gamma: float = 5.0,
         prior_kind: str = "nearest",
+        frame_log_scale: float = 1e-2,
     ) -> "GaussianDiffusion":
         return cls(
             linear_betas(num_steps),
@@ -189,6 +195,7 @@ class GaussianDiffusion:
             loss_weighting=loss_weighting,
             snr_gamma=snr_gamma,
             prior_kind=prior_kind,
+            frame_log_scale=frame_log_scale,
         )
 
     def respace(self, spacing: str | int) -> "GaussianDiffusion":
@@ -206,6 +213,7 @@ class GaussianDiffusion:
             self.loss_weighting,
             self.snr_gamma,
             self.prior_kind,
+            self.frame_log_scale,
         )
 
     def record(self) -> dict:
@@ -222,6 +230,7 @@ class GaussianDiffusion:
             "snr_gamma": self.snr_gamma,
             # only when not the nearest frame, so records (and model files) from before the option stay the same
             **({"prior_kind": self.prior_kind} if self.prior_kind != "nearest" else {}),
+            **({"frame_log_scale": self.frame_log_scale} if self.loss_weighting == "frame_log" else {}),
         }
 
     @classmethod
@@ -344,8 +353,13 @@ class GaussianDiffusion:
             return torch.ones(t.shape, device=t.device)
         snr = torch.from_numpy(self.snr).to(t.device)[t].float()
         on_x0 = snr.clamp(max=self.snr_gamma) if self.loss_weighting == "min_snr" else torch.ones_like(snr)
-        scale = {"eps": snr, "v": snr + 1, "x0": 1.0, "residual": 1.0, "residual_v": snr + 1}[self.prediction]
-        return on_x0 / scale
+        return on_x0 / self.target_error_scale(t)
+
+    def target_error_scale(self, t: torch.Tensor) -> torch.Tensor:
+        """(B,) the target's squared error over the x0 estimate's at step t (eps: SNR, v and residual_v: SNR + 1,
+        x0 and residual: 1)."""
+        snr = torch.from_numpy(self.snr).to(t.device)[t].float()
+        return {"eps": snr, "v": snr + 1, "residual_v": snr + 1}.get(self.prediction, torch.ones_like(snr))
 
     def split_output(self, out: torch.Tensor, channels: int | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, T, 2C | C, H, W) model output -> (prediction of the target, variance interpolation v in [-1, 1]
@@ -404,7 +418,10 @@ class GaussianDiffusion:
         pred, v = self.split_output(out, x0.shape[2])
         prior = self.prior(x0, mask)
         target = self.training_target(x0, noise, t, prior)
-        terms = {"mse": _masked_mean((target - pred.float()) ** 2, mask) * self.loss_weights(t)}
+        if self.loss_weighting == "frame_log":
+            terms = {"mse": self.frame_log_loss((target - pred.float()) ** 2, mask, t)}
+        else:
+            terms = {"mse": _masked_mean((target - pred.float()) ** 2, mask) * self.loss_weights(t)}
         if v is not None:
             frozen = torch.cat([pred.detach(), v], dim=2)
             terms["vb"] = self._vb_terms(frozen, x0, x_in, t, mask, prior) * (self.num_timesteps / 1000.0)
@@ -412,6 +429,20 @@ class GaussianDiffusion:
         else:
             terms["loss"] = terms["mse"]
         return terms
+
+    def frame_log_loss(self, squared: torch.Tensor, mask: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """(B,) the "frame_log" loss: the mean over generated frames of c log(1 + e_f / c), e_f a frame's mean
+        squared error on the x0 scale over its generated positions, c = ``frame_log_scale``. Below c it is the x0
+        MSE; above, large errors count less, so frames the model nearly gets right (a scene at rest) are not
+        traded for the moving ones: the loss follows a mean of per-frame PSNRs (docs/design.md §2).
+        squared: (B, T, C, H, W) squared target error; frames without a generated position do not count."""
+        m = mask.unsqueeze(2).to(squared.dtype)
+        counts = m.sum(dim=(2, 3, 4)) * squared.shape[2]  # (B, T) generated values per frame
+        per_frame = (squared * m).sum(dim=(2, 3, 4)) / counts.clamp(min=1.0)
+        c = self.frame_log_scale
+        loss = c * torch.log1p(per_frame / self.target_error_scale(t)[:, None] / c)
+        framed = (counts > 0).to(loss.dtype)
+        return (loss * framed).sum(dim=1) / framed.sum(dim=1).clamp(min=1.0)
 
     def _vb_terms(
         self,

@@ -138,9 +138,13 @@ class PretrainConfig(Section):
     )
     loss_weighting: Literal[LOSS_WEIGHTINGS] = Field(
         "none",
-        description="none, min_snr (min(SNR, snr_gamma) on the x0 scale), or x0 (every step's loss is its x0 error)",
+        description="none, min_snr (min(SNR, snr_gamma) on the x0 scale), x0 (every step's loss is its x0 error), "
+        "or frame_log (the mean over generated frames of c log(1 + e_f / c), c = frame_log_scale: docs/design.md §2)",
     )
     snr_gamma: float = Field(5.0, gt=0)
+    frame_log_scale: float = Field(
+        1e-2, gt=0, description="c of loss_weighting: frame_log, a frame's x0-scale MSE in normalised units"
+    )
     image_steps: int = Field(
         0,
         ge=0,

@@ -39,6 +39,7 @@ def build_diffusion(pretrain: PretrainConfig, model: ModelConfig) -> GaussianDif
         loss_weighting=pretrain.loss_weighting,
         snr_gamma=pretrain.snr_gamma,
         prior_kind=pretrain.residual_prior,
+        frame_log_scale=pretrain.frame_log_scale,
     )
 
 

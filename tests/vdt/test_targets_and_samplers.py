@@ -1,6 +1,8 @@
 """Prediction targets (eps, v, x0), loss weighting, timestep spacings, DPM-Solver++(2M) (against diffusers), the
 noised-prior start, latent normalisation, and the given-frame-count range of the mask generator."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -314,3 +316,31 @@ def test_residual_targets_a_zero_network_is_the_prior_and_an_oracle_recovers_the
     t = torch.tensor([5, 600])
     assert d.training_losses(oracle, x_star, t, mask)["mse"].abs().max() < 1e-10
     assert torch.equal(d.prior(x_star, torch.ones_like(mask)), torch.zeros_like(x_star))
+
+
+def test_frame_log_loss_is_the_x0_mse_for_small_frame_errors_and_grows_as_a_log_above_its_scale():
+    c = 1e-2
+    d = GaussianDiffusion.linear(1000, prediction="x0", loss_weighting="frame_log", frame_log_scale=c)
+    squared = torch.zeros(2, 4, 3, 2, 2)
+    squared[0, 1], squared[0, 2], squared[0, 3] = 1e-6, 1.0, 7.0  # frame 0 is given: its 7s must not count
+    squared[0, 0] = 7.0
+    squared[1, 2:] = 4e-6
+    mask = torch.ones(2, 4, 2, 2)
+    mask[:, 0] = 0
+    mask[1, 1] = 0
+    mask[1, 3, 0, 0] = 0  # partly generated: only its generated positions count (all 4e-6 here)
+    t = torch.tensor([10, 900])
+    loss = d.frame_log_loss(squared, mask, t)
+    expected0 = c * (math.log1p(1e-6 / c) + math.log1p(1.0 / c) + math.log1p(7.0 / c)) / 3
+    torch.testing.assert_close(loss[0], torch.tensor(expected0), rtol=1e-5, atol=0)
+    torch.testing.assert_close(loss[1], torch.tensor(4e-6), rtol=1e-3, atol=0)  # below c: the plain MSE
+    # for a v target at step t the same x0 errors are (SNR + 1) times larger in the target: the loss undoes it
+    v = GaussianDiffusion.linear(1000, prediction="v", loss_weighting="frame_log", frame_log_scale=c)
+    scale = v.target_error_scale(t)[:, None, None, None, None]
+    torch.testing.assert_close(v.frame_log_loss(squared * scale, mask, t), loss, rtol=1e-4, atol=0)
+    # the scale travels with the model only where the loss uses it
+    again = GaussianDiffusion.from_record(d.record(), learn_sigma=True)
+    assert (again.loss_weighting, again.frame_log_scale) == ("frame_log", c)
+    assert "frame_log_scale" not in GaussianDiffusion.linear(1000, prediction="x0").record()
+    with pytest.raises(ValueError, match="frame_log_scale must be > 0"):
+        GaussianDiffusion.linear(1000, loss_weighting="frame_log", frame_log_scale=0.0)
