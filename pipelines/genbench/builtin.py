@@ -2,7 +2,8 @@
 no download. Layout ``ROOT/{training,test}/{Scenario}/{trial}.mp4``: splits are sub-folders and scenarios are the
 class folders of the video-folder dataset. A ``builtin.json`` written last marks a complete folder; a rerun with the
 same settings does nothing, and an interrupted one resumes (the pybullet store in ``ROOT/.store`` is resumable and
-existing MP4s are kept). About 10 s on one CPU core for the defaults.
+existing MP4s are kept). About 50 s on one CPU core for the defaults: 96 training videos per scenario, since the
+demo model learns the motion only from that many (docs/design.md §2).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 MARKER = "builtin.json"
 DEMO_SETTINGS = {
     "scenarios": ["Collide", "Roll"],
-    "counts": {"training": 8, "test": 4},
+    "counts": {"training": 96, "test": 4},
     "render_resolution": 32,
     "num_frames": 64,
     "fps": 30,

@@ -72,14 +72,14 @@ def with_sets(values: list[str]) -> list[str]:
 
 def test_builtin_dataset_is_made_once(demo_root, monkeypatch):
     marker = json.loads((demo_root / MARKER).read_text())
-    assert len(marker["files"]) == 2 * (8 + 4) and not (demo_root / ".store").exists()
+    assert len(marker["files"]) == 2 * (96 + 4) and not (demo_root / ".store").exists()
     assert sorted(p.name for p in (demo_root / "test").iterdir()) == ["Collide", "Roll"]
 
     def no_generation(*args, **kwargs):
         raise AssertionError("the built-in dataset was generated again")
 
     monkeypatch.setattr(physion.generation.generate_store, "generate", no_generation)
-    assert len(ensure_physion_demo(demo_root, progress=False)) == 24
+    assert len(ensure_physion_demo(demo_root, progress=False)) == 200
     with pytest.raises(ValueError, match="other settings"):
         ensure_physion_demo(demo_root, {"num_frames": 50}, progress=False)
 
