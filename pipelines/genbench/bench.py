@@ -25,6 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from pipelines.config.loading import preflight
+from pipelines.genbench.baselines import BASELINES
 from pipelines.genbench.builtin import ensure_physion_demo
 from pipelines.genbench.config import FRAME_METRIC_TASKS, GenBenchConfig
 from pipelines.genbench.feature_net import FeatureNet
@@ -159,16 +160,6 @@ def run_bench(
     return results
 
 
-# Tasks whose masks always give at least one whole frame: the copy baseline is defined for every clip. Where given
-# frames lie on both sides of generated ones (interpolation), a blend of them is the stronger no-model baseline.
-BASELINE_TASKS = ("predict", "backward", "interpolation", "single_frame")
-# results key -> (vdt.masks prior kind, the tasks it is scored for); report.BASELINE_LABELS names them
-BASELINES = {
-    "baseline_metrics": ("nearest", BASELINE_TASKS),
-    "blend_baseline_metrics": ("blend", ("interpolation",)),
-}
-
-
 def _bench_task(
     cfg: GenBenchConfig,
     task: str,
@@ -207,9 +198,10 @@ def _bench_task(
             # the video each scored frame comes from: the unit the paired intervals resample
             clip_video = torch.tensor([data.clip_location(*draws[i])[0] for i in ids])
             videos.append(clip_video[generated.nonzero()[:, 0]])
-            for key, (kind, tasks) in BASELINES.items():
-                if task in tasks:
-                    guess = given_frames_prior(real, masks, kind)  # the latent mask's whole frames are the given ones
+            for key, baseline in BASELINES.items():
+                if task in baseline.tasks:
+                    # the latent mask's whole frames are the given ones
+                    guess = given_frames_prior(real, masks, baseline.prior_kind)
                     for name, v in score_generated_frames(guess, real, generated, cfg.bench.ssim_window)[0].items():
                         base_scores[key].setdefault(name, []).append(v)
         for row in range(min(len(ids), cfg.bench.grid_clips - ids.start)):

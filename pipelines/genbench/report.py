@@ -10,16 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from physion.atomic import atomic_path, write_json_atomic
+from pipelines.genbench.baselines import BASELINES
 from pipelines.reporting.plots import per_position_chart
 
 PER_POSITION_PNG = "psnr_per_position.png"
 
 COLUMNS = ("task", "{fd}", "PSNR (dB)", "SSIM", "MSE", "n_real", "n_fake", "frames", "stride", "resolution", "split")
-# results key of each no-model baseline (bench.BASELINES) -> its name in the tables
-BASELINE_LABELS = {
-    "baseline_metrics": "copy nearest given frame",
-    "blend_baseline_metrics": "blend of the given frames on either side",
-}
 
 
 def _fmt(value, digits: int) -> str:
@@ -69,10 +65,10 @@ def markdown(results: dict) -> str:
         frame = row.get("frame_metrics") or {}
         n_real = row["n_real"] if row.get("fd") is not None else "–"
         lines.append(_table_row(row, row["task"], _fmt_fd(row.get("fd")), frame, n_real))
-        # what the no-model guesses score on the same clips and frames (bench.BASELINES)
-        for key, label in BASELINE_LABELS.items():
+        # what the no-model guesses score on the same clips and frames
+        for key, baseline in BASELINES.items():
             if row.get(key):
-                lines.append(_table_row(row, f"{row['task']}: {label}", "–", row[key], "–"))
+                lines.append(_table_row(row, f"{row['task']}: {baseline.label}", "–", row[key], "–"))
     paired = [row for row in results["tasks"] if row.get("paired")]
     if paired:
         lines += [
@@ -88,7 +84,7 @@ def markdown(results: dict) -> str:
                     _fmt_difference(diff[m], spec) for m, spec in (("psnr", "+.2f"), ("ssim", "+.4f"), ("mse", "+.1e"))
                 ]
                 lines.append(
-                    f"| {row['task']} | {BASELINE_LABELS[key]} | " + " | ".join(cells) + f" | {diff['videos']} |"
+                    f"| {row['task']} | {BASELINES[key].label} | " + " | ".join(cells) + f" | {diff['videos']} |"
                 )
     return "\n".join(lines) + "\n"
 
@@ -105,9 +101,9 @@ def position_curves(results: dict) -> dict[str, dict[str, list]]:
     for row in results["tasks"]:
         if row.get("frame_metrics"):
             curves[row["task"]] = {"model": row["frame_metrics"]["per_position"]["psnr"]}
-            for key, label in BASELINE_LABELS.items():
+            for key, baseline in BASELINES.items():
                 if row.get(key):
-                    curves[row["task"]][label] = row[key]["per_position"]["psnr"]
+                    curves[row["task"]][baseline.label] = row[key]["per_position"]["psnr"]
     return curves
 
 
