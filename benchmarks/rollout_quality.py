@@ -10,7 +10,7 @@ DPM-Solver++(2M) at 4/8/16, the 500-step ancestral sampler, and any given with -
 All evaluation trials come from the readout split (never test). Printed as tables; --json FILE for the figures;
 a PNG with the learning curves and error against model evaluations.
 
-    python benchmarks/rollout_quality.py                               # the default grid (~1 h on 2 cores)
+    python benchmarks/rollout_quality.py                               # the default grid (~1.5 h on 2 cores)
     python benchmarks/rollout_quality.py --settings x0-norm eps-raw --steps 600 --samplers ddim:8 ddpm:500
     python benchmarks/rollout_quality.py --setting 'x0-minsnr:prediction=x0,loss_weighting=min_snr'
     python benchmarks/rollout_quality.py --settings --steps 500 \
@@ -73,6 +73,8 @@ GRID = {
     for target in ("eps", "v", "x0")
     for norm in ("raw", "norm")
 }
+# The residual targets, measured from the last given frame, on normalised pixels only (their raw forms were not run)
+GRID.update({f"{target}-norm": {"prediction": target, "normalize": "fit"} for target in ("residual", "residual_v")})
 SAMPLERS = ["ddim:4", "ddim:8", "ddim:16", "ddim:32", "ddim:100", "dpmpp2m:4", "dpmpp2m:8", "dpmpp2m:16", "ddpm:500"]
 
 
