@@ -21,7 +21,6 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
         "physion_collide_paper.yaml",
         "physion_all.yaml",
         "release/vdt_ti4_physion32.yaml",
-        "release/vdt_ti4_physion32_continued.yaml",
     ],
 )
 def test_shipped_configs_validate(name):
