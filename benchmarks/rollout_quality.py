@@ -14,7 +14,7 @@ a PNG with the learning curves and error against model evaluations.
     python benchmarks/rollout_quality.py --settings x0-norm eps-raw --steps 600 --samplers ddim:8 ddpm:500
     python benchmarks/rollout_quality.py --setting 'x0-minsnr:prediction=x0,loss_weighting=min_snr'
     python benchmarks/rollout_quality.py --settings --steps 500 \
-        --setting 'tune:init=models/vdt_ti4_physion32.pt,prediction=x0,lr=3e-4,warmup_steps=10'
+        --setting 'tune:init=models/vdt_ti4_physion32.pt,prediction=residual_v,lr=3e-4,warmup_steps=10'
     python benchmarks/rollout_quality.py --settings x0-norm --setting 'x0-decoupled:prediction=x0,image_steps=300'
         # the paper's spatial-first schedule; its curve's times include the image phase
 """
