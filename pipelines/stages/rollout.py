@@ -108,21 +108,25 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "observed_frames": n_obs,
         "sampler": c.rollout.sampler.model_dump(),
         "pixel_mse": errors,
+        # Sampler, context and fine-tuning choices read the readout split's figures, never the test split's.
+        "pixel_mse_by_split": {split: rollout_summaries(ctx, [split])[0] for split in ctx.splits},
         "frame_change_std": changes,
         "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
         "trials_rolled_out_here": trials_done,
     }
 
 
-def rollout_summaries(ctx: RunContext) -> tuple[dict, dict]:
-    """Per scenario, over all splits, from one read of every chunk: (pixel MSE of the predicted frames and of
-    copying the last observed frame, with the trial count; the mean frame-to-frame change std of the rollouts,
-    from the last observed frame on, and of the true videos over the same frames). Scenarios whose chunks predate
-    the change statistic are left out of the second."""
+def rollout_summaries(ctx: RunContext, splits: list[str] | None = None) -> tuple[dict, dict]:
+    """Per scenario, over ``splits`` (default: all), from one read of their chunks: (pixel MSE of the predicted
+    frames and of copying the last observed frame, with the trial count; the mean frame-to-frame change std of the
+    rollouts, from the last observed frame on, and of the true videos over the same frames). Scenarios whose chunks
+    predate the change statistic are left out of the second."""
     errors, changes = {}, {}
     for scenario in ctx.scenario_names():
         chunks = [
-            torch.load(p, weights_only=True) for split in ctx.splits for p in rollout_chunks(ctx, split, scenario)
+            torch.load(p, weights_only=True)
+            for split in (splits or ctx.splits)
+            for p in rollout_chunks(ctx, split, scenario)
         ]
 
         def mean(key: str) -> float:

@@ -85,6 +85,13 @@ def test_every_artifact(finished_run):
     assert chunk["mse_model"].shape == (2,) and bool((chunk["mse_copy_last"] >= 0).all())
     errors = json.loads((root / "rollout" / "manifest.json").read_text())["pixel_mse"]
     assert set(errors) == {"Collide", "Roll"} and errors["Roll"]["trials"] == 16 and errors["Roll"]["model"] > 0
+    # per split (choices read the readout split's): the trial-weighted mean of the splits is the pooled figure
+    by_split = json.loads((root / "rollout" / "manifest.json").read_text())["pixel_mse_by_split"]
+    assert set(by_split) == {"readout", "test"} and by_split["test"]["Roll"]["trials"] == 6
+    for key in ("model", "copy_last"):
+        weighted = sum(by_split[s]["Roll"][key] * by_split[s]["Roll"]["trials"] for s in by_split) / 16
+        assert weighted == pytest.approx(errors["Roll"][key], rel=1e-5)
+    assert by_split["readout"]["Roll"]["model"] != pytest.approx(by_split["test"]["Roll"]["model"], rel=1e-6)
     assert chunk["frame_change_std_model"].shape == (2,) and bool((chunk["frame_change_std_true"] > 0).all())
     changes = json.loads((root / "rollout" / "manifest.json").read_text())["frame_change_std"]
     assert set(changes) == {"Collide", "Roll"}
@@ -129,13 +136,15 @@ def test_every_artifact(finished_run):
     report = root / "report"
     text = (report / "report.md").read_text()
     assert "| Collide |" in text and "Published reference figures" in text and "74.7%" in text
-    assert "## Rollout error" in text and "copy last frame" in text
+    assert "## Rollout error" in text and "copy last frame" in text and "ratio, readout split" in text
     assert text.splitlines()[2].startswith(
         "On the 12 pooled test trials, with the vdt-objects/linear readout, the rollout adds"
     )
     assert "over copying the last observed frame" in text.splitlines()[2] and "## Does the rollout help?" in text
     report_results = json.loads((report / "results.json").read_text())
     assert set(report_results["rollout"]["pixel_mse"]) == {"Collide", "Roll"}
+    rollout_manifest = json.loads((root / "rollout" / "manifest.json").read_text())
+    assert report_results["rollout"]["pixel_mse_by_split"] == rollout_manifest["pixel_mse_by_split"]
     pooled = report_results["comparisons"]["pooled"]["vdt-objects/linear"]["simulated-observed"]
     assert pooled["n"] == 12 and pooled["low"] <= pooled["difference"] <= pooled["high"]
     for png in [report / "accuracy.png", report / "strips" / "Collide.png", report / "strips" / "Roll.png"]:
