@@ -28,6 +28,8 @@ from vdt.masks import MaskGenerator  # noqa: E402
 from vdt.model import vdt_from_name  # noqa: E402
 from vdt.samplers import sample  # noqa: E402
 
+RELEASE_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "release" / "vdt_ti4_physion32.yaml"
+
 
 def parse() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,38 +92,44 @@ def throughput(size: str, batch: int, steps: int, compiled: bool) -> dict:
     }
 
 
-def stages(args) -> dict:
-    from pipelines.config.loading import validate_config
+def stage_config(pretrain_steps: int):
+    """The 2-minute run through the real stages: generated Collide at 64 px, VDT-S/2, the released recipe."""
+    from pipelines.config.loading import load_config, validate_config
     from pipelines.config.physion_run import PhysionRunConfig
-    from pipelines.stages.context import RunContext
-    from pipelines.stages.runner import run_pipeline
 
-    steps = 2000  # the cap; the measured speed below sets the real count
+    release = load_config(RELEASE_CONFIG, PhysionRunConfig).pretrain
+    recipe = release.model_dump(mode="json", include={"prediction", "n_given_range", "mask_weights", "ema_decay"})
     raw = {
         "name": "gpu_check",
         "data": {"scenarios": ["Collide"], "counts": {"training": 64, "readout": 16, "test": 16}, "num_frames": 120},
         "model": {"size": "VDT-S/2", "resolution": 64, "num_frames": 8, "n_given": 4, "frame_offset": 4},
         "pretrain": {
-            "steps": steps,
+            "steps": pretrain_steps,
             "batch_size": 32,
             "lr": 1e-3,
             "warmup_steps": 50,
             "schedule": "cosine",
-            "prediction": "residual",
+            **recipe,
             "mixed_precision": "bf16",
             "checkpoint_every": 500,
         },
-        "rollout": {"sampler": {"method": "dpmpp2m", "steps": 8, "mixed_precision": "bf16"}},
+        "rollout": {"sampler": {"method": "dpmpp2m", "steps": 2, "mixed_precision": "bf16"}, "context": 3},
     }
+    return validate_config(raw, PhysionRunConfig, source="gpu_check")
+
+
+def stages(args) -> dict:
+    from pipelines.stages.context import RunContext
+    from pipelines.stages.runner import run_pipeline
+
     probe = throughput("VDT-S/2", 32, 3, compiled=False)
-    raw["pretrain"]["steps"] = max(50, min(steps, int(args.pretrain_seconds / probe["train_step_s"])))
-    config = validate_config(raw, PhysionRunConfig, source="gpu_check")
+    config = stage_config(max(50, min(2000, int(args.pretrain_seconds / probe["train_step_s"]))))  # cap: 2000
     ctx = RunContext(config, args.out, progress=False)
     tick = time.perf_counter()
     run_pipeline(ctx, last="rollout")
     errors = ctx.manifest("rollout")["pixel_mse"]["Collide"]
     return {
-        "pretrain_steps": raw["pretrain"]["steps"],
+        "pretrain_steps": config.pretrain.steps,
         "seconds": time.perf_counter() - tick,
         "rollout_mse": errors["model"],
         "copy_last_mse": errors["copy_last"],

@@ -1,5 +1,5 @@
-"""``vdt-physion release-model CONFIG --out FILE``: pretrain the VDT a config describes (its generate and pretrain
-stages, in RUN = --run or runs/<name>) and write it as one small file: the EMA weights with their config, latent
+"""``vdt-physion release-model CONFIG --file FILE``: pretrain the VDT a config describes (its generate and pretrain
+stages, in the run folder --out, default runs/<name>) and write it as one small file: the EMA weights with their config, latent
 normalisation, diffusion process and provenance (the config and seed that made it). This is how the shipped
 ``models/*.pt`` are made; the same command on the same machine type gives the same file."""
 

@@ -20,7 +20,10 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
         "quickstart.yaml",
         "physion_collide_paper.yaml",
         "physion_all.yaml",
+        "physion_v15.yaml",
+        "cpu_all.yaml",
         "release/vdt_ti4_physion32.yaml",
+        "release/vdt_ti4_physion32_continued.yaml",
     ],
 )
 def test_shipped_configs_validate(name):
@@ -38,6 +41,20 @@ def test_paper_config_is_the_papers_setting():
         3,
     )
     assert c.latent.kind == "sd_vae" and c.protocol == "only" and c.data.scenarios == ["Collide"]
+    # the paper's recipe, not ours (physion_all.yaml takes ours): eps, 500 ancestral steps
+    assert c.pretrain.prediction == "eps" and (c.rollout.sampler.method, c.rollout.sampler.steps) == ("ddpm", 500)
+
+
+@pytest.mark.parametrize("name", ["physion_all.yaml", "physion_v15.yaml", "quickstart.yaml", "cpu_all.yaml"])
+def test_our_configs_take_the_released_recipe(name):
+    # docs/design.md §2: the target and mask mixture benchmarks/rollout_quality.py chose, as the shipped model has
+    ours = load_config(CONFIGS / name, PhysionRunConfig).pretrain
+    release = load_config(CONFIGS / "release/vdt_ti4_physion32.yaml", PhysionRunConfig).pretrain
+    assert (ours.prediction, ours.mask_weights, ours.schedule) == (
+        release.prediction,
+        release.mask_weights,
+        release.schedule,
+    )
 
 
 @pytest.mark.parametrize(
