@@ -29,11 +29,14 @@ lint: $(STAMP)
 gpu-check: $(STAMP)
 	$(PY) benchmarks/gpu_check.py --json runs/gpu_check.json
 
-# The shipped pretrained VDT (models/), remade from its config; one thread: the same bytes on any machine size.
-# About 50 min here.
+# The shipped pretrained VDT (models/), remade from its two configs (3000 steps of residual_v from scratch, then 3000
+# more on fresh trials); one thread: the same bytes on any machine size. About 95 min here.
+RELEASE_STAGE1 := runs/release/vdt_ti4_physion32_stage1.pt
 release-model: $(STAMP)
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/vdt-physion release-model configs/release/vdt_ti4_physion32.yaml \
-		--file models/vdt_ti4_physion32.pt
+		--file $(RELEASE_STAGE1)
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/vdt-physion release-model \
+		configs/release/vdt_ti4_physion32_continued.yaml --file models/vdt_ti4_physion32.pt
 
 bench: $(STAMP)
 	$(PY) benchmarks/train_step.py

@@ -133,3 +133,16 @@ def test_default_readouts_leave_the_slots_out():
     assert len(default.pairs) == 7
     chosen = validate_config({"readout": {"readouts": ["slots/relational", "objects/linear"]}}, PhysionRunConfig)
     assert chosen.readout.pairs == [("objects", "linear"), ("slots", "relational")]  # READOUTS' order
+
+
+def test_the_shipped_model_was_made_by_the_release_configs():
+    # make release-model's last step writes models/vdt_ti4_physion32.pt: its provenance is that config, validated
+    # and dumped; a config changed without remaking the file (or the reverse) fails here
+    import torch
+
+    from pipelines.config.loading import dump_config
+
+    shipped = torch.load(CONFIGS.parent / "models" / "vdt_ti4_physion32.pt", map_location="cpu", weights_only=True)
+    last = "configs/release/vdt_ti4_physion32_continued.yaml"
+    assert shipped["provenance"]["command"] == f"vdt-physion release-model {last}"
+    assert shipped["provenance"]["config"] == dump_config(load_config(CONFIGS.parent / last, PhysionRunConfig))
