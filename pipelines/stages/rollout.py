@@ -102,45 +102,56 @@ def run(ctx: RunContext) -> dict[str, Any]:
             f"rollout: this shard is done; {len(missing)} chunk(s) of other shards are still "
             f"missing in {ctx.stage_dir('rollout')}; rerun without --shard once they exist"
         )
-    errors, changes = rollout_summaries(ctx)
+    errors, changes, errors_by_split = rollout_summaries(ctx)
     return {
         "chunks": len(all_units),
         "observed_frames": n_obs,
         "sampler": c.rollout.sampler.model_dump(),
         "pixel_mse": errors,
         # Sampler, context and fine-tuning choices read the readout split's figures, never the test split's.
-        "pixel_mse_by_split": {split: rollout_summaries(ctx, [split])[0] for split in ctx.splits},
+        "pixel_mse_by_split": errors_by_split,
         "frame_change_std": changes,
         "horizons": {sc: trial_sets.horizon(ctx, sc) for sc in ctx.scenario_names()},
         "trials_rolled_out_here": trials_done,
     }
 
 
-def rollout_summaries(ctx: RunContext, splits: list[str] | None = None) -> tuple[dict, dict]:
-    """Per scenario, over ``splits`` (default: all), from one read of their chunks: (pixel MSE of the predicted
+def rollout_summaries(ctx: RunContext) -> tuple[dict, dict, dict]:
+    """From one read of every rollout chunk: per scenario, pooled over the splits, (pixel MSE of the predicted
     frames and of copying the last observed frame, with the trial count; the mean frame-to-frame change std of the
-    rollouts, from the last observed frame on, and of the true videos over the same frames). Scenarios whose chunks
-    predate the change statistic are left out of the second."""
+    rollouts, from the last observed frame on, and of the true videos over the same frames), and the first of these
+    per split (split -> scenario -> errors). Scenarios whose chunks predate the change statistic are left out of the
+    second."""
     errors, changes = {}, {}
+    errors_by_split: dict[str, dict] = {split: {} for split in ctx.splits}
     for scenario in ctx.scenario_names():
-        chunks = [
-            torch.load(p, weights_only=True)
-            for split in (splits or ctx.splits)
-            for p in rollout_chunks(ctx, split, scenario)
-        ]
-
-        def mean(key: str) -> float:
-            return float(torch.cat([ch[key] for ch in chunks]).mean())
-
-        errors[scenario] = {
-            "model": mean("mse_model"),
-            "copy_last": mean("mse_copy_last"),
-            "trials": sum(len(ch["names"]) for ch in chunks),
+        by_split = {
+            split: [torch.load(p, weights_only=True) for p in rollout_chunks(ctx, split, scenario)]
+            for split in ctx.splits
         }
+        for split, chunks in by_split.items():
+            errors_by_split[split][scenario] = mse_summary(chunks)
+        chunks = [ch for split_chunks in by_split.values() for ch in split_chunks]
+        errors[scenario] = mse_summary(chunks)
         if chunks and all("frame_change_std_model" in ch for ch in chunks):
-            model, true = mean("frame_change_std_model"), mean("frame_change_std_true")
+            model = chunk_mean(chunks, "frame_change_std_model")
+            true = chunk_mean(chunks, "frame_change_std_true")
             changes[scenario] = {"model": model, "true": true, "ratio": model / max(true, 1e-12)}
-    return errors, changes
+    return errors, changes, errors_by_split
+
+
+def chunk_mean(chunks: list[dict], key: str) -> float:
+    """Mean of a per-trial value over every trial of ``chunks``."""
+    return float(torch.cat([ch[key] for ch in chunks]).mean())
+
+
+def mse_summary(chunks: list[dict]) -> dict:
+    """Pixel MSE of the model's rollouts and of copy-last over the trials of ``chunks``, with their count."""
+    return {
+        "model": chunk_mean(chunks, "mse_model"),
+        "copy_last": chunk_mean(chunks, "mse_copy_last"),
+        "trials": sum(len(ch["names"]) for ch in chunks),
+    }
 
 
 def frame_change_std(frames: torch.Tensor) -> torch.Tensor:
