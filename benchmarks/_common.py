@@ -12,6 +12,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from vdt.precision import autocast_dtype
+
 
 def matmul_flops_per_s(dtype: torch.dtype, device: str, n: int = 2048, repeats: int = 5) -> float:
     """Achieved FLOP/s of a large square matmul: the 'achievable peak' that utilisation is measured against."""
@@ -108,23 +110,26 @@ def seeded_vdt(args) -> torch.nn.Module:
 def machine(device: str) -> dict[str, object]:
     """What decides whether bf16 pays on this device: on CPU the processor and its native bf16 instructions
     (AVX512-BF16, AMX), without which bf16 matmuls are emulated and slower than fp32 (docs/design.md §6)."""
+    auto = "bf16" if autocast_dtype("auto", device) is not None else "fp32"  # what the configs' default picks
     if device.startswith("cuda"):
-        return {"device": torch.cuda.get_device_name(device), "bf16": torch.cuda.is_bf16_supported()}
+        return {"device": torch.cuda.get_device_name(device), "bf16": torch.cuda.is_bf16_supported(), "auto": auto}
     name = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo") as f:
             name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), name)
     cpu = torch.cpu  # the probes are private in torch 2.x; absent ones read as unknown
     probe = {k: getattr(cpu, f"_is_{k}_supported", lambda: None)() for k in ("avx512_bf16", "amx_tile")}
-    return {"device": name, **probe}
+    return {"device": name, **probe, "auto": auto}
 
 
 def machine_line(device: str) -> str:
     m = machine(device)
     flags = ", ".join(
-        f"{k} {'yes' if v else 'no' if v is not None else 'unknown'}" for k, v in m.items() if k != "device"
+        f"{k} {'yes' if v else 'no' if v is not None else 'unknown'}"
+        for k, v in m.items()
+        if k not in ("device", "auto")
     )
-    return f"# {m['device']}: {flags}"
+    return f"# {m['device']}: {flags}; mixed_precision auto runs {m['auto']} here"
 
 
 def print_header(title: str, args, timed: str, peaks: dict[str, float], model: str = "") -> None:

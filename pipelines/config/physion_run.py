@@ -158,7 +158,9 @@ class ExtractConfig(Section):
     pixel_resolution: int = Field(8, ge=2, description="raw-pixel baseline: frames downsampled to this size")
     slots: SlotConfig = SlotConfig()
     batch_size: int = Field(32, ge=1)
-    mixed_precision: Literal["no", "bf16"] = Field("no", description="bf16 autocast for the VDT token features")
+    mixed_precision: Literal["auto", "no", "bf16"] = Field(
+        "auto", description="bf16 autocast for the VDT token features; auto: where native (vdt.precision)"
+    )
     compile: Literal[COMPILE_MODES] = Field(
         "no", description="torch.compile mode for the VDT while features are read (as pretrain.compile); no = eager"
     )

@@ -195,7 +195,9 @@ class SamplerConfig(Section):
         None, ge=0, description="the model timestep the prior is noised to (start_from: nearest_given)"
     )
     batch_size: int = Field(64, ge=1)
-    mixed_precision: Literal["no", "bf16"] = "no"
+    mixed_precision: Literal["auto", "no", "bf16"] = Field(
+        "auto", description="bf16 autocast; auto: bf16 where the device computes it natively (vdt.precision)"
+    )
     compile: Literal[COMPILE_MODES] = Field(
         "no",
         description="torch.compile mode for the VDT while sampling, its whole forward as one graph (modes as "

@@ -20,6 +20,7 @@ from vdt.autoencoders.base import LatentSpace
 from vdt.diffusion import GaussianDiffusion
 from vdt.masks import check_mask, task_mask
 from vdt.model import VDT
+from vdt.precision import autocast_dtype
 from vdt.video_tasks import complete
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class ClipGenerator:
             generator=lambda rows: torch.Generator(device=self.device).manual_seed(
                 clip_seed(seed, indices[rows.start], 2)
             ),
-            amp_dtype=torch.bfloat16 if self.sampler.mixed_precision == "bf16" else None,
+            amp_dtype=autocast_dtype(self.sampler.mixed_precision, self.device),
             progress=progress,
         )
         return self.space.decode(latents.float()).cpu()

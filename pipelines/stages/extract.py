@@ -42,6 +42,7 @@ from pipelines.stages.context import RunContext
 from pipelines.stages.layout import feature_key, features_file, load_predictions, slots_file
 from pipelines.training import load_trained
 from vdt.model import compile_vdt
+from vdt.precision import autocast_dtype
 
 log = logging.getLogger(__name__)
 PIXEL_CELLS = 4  # pixel entities: the downsampled frame cut into 4 x 4 cells
@@ -55,7 +56,9 @@ def _train_slots(ctx: RunContext, group: str, scenarios: list[str], model, space
     dataset = trial_sets.clip_dataset(ctx, scenarios)
     picks = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(ctx.config.seed))[: s.train_clips]
     clips = torch.stack([dataset[int(i)] for i in picks])
-    tokens = frame_tokens(model, space.encode(clips.to(_device(model))), e.blocks, e.timestep, e.batch_size, _amp(e))
+    tokens = frame_tokens(
+        model, space.encode(clips.to(_device(model))), e.blocks, e.timestep, e.batch_size, _amp(e, model)
+    )
     log.info(
         "training the slot module of %r on %d token grids of %d training clips",
         group,
@@ -96,8 +99,8 @@ def wants_slots(ctx: RunContext) -> bool:
     return ("slots", "relational") in ctx.config.readout.pairs
 
 
-def _amp(extract) -> torch.dtype | None:
-    return torch.bfloat16 if extract.mixed_precision == "bf16" else None
+def _amp(extract, model) -> torch.dtype | None:
+    return autocast_dtype(extract.mixed_precision, _device(model))
 
 
 def _device(model) -> torch.device:
@@ -131,7 +134,7 @@ def trial_features(ctx: RunContext, model, slots, space, frames: torch.Tensor, p
     out = {}
     for variant in VARIANTS:
         lat, pix = sequences[variant]
-        tokens = frame_tokens(model, lat, e.blocks, e.timestep, e.batch_size, _amp(e))
+        tokens = frame_tokens(model, lat, e.blocks, e.timestep, e.batch_size, _amp(e, model))
         objects = find_objects(pix)
         pooled = pool_under_masks(tokens, objects)
         linear = {

@@ -20,6 +20,7 @@ from pipelines.stages.layout import rollout_chunk, rollout_chunks
 from pipelines.training import TrainedVDT, load_trained
 from vdt.io import save_atomic
 from vdt.model import compile_vdt
+from vdt.precision import autocast_dtype
 from vdt.video_tasks import rollout as vdt_rollout
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     )
 
     sampler = c.rollout.sampler
-    amp = torch.bfloat16 if sampler.mixed_precision == "bf16" else None
+    amp = autocast_dtype(sampler.mixed_precision, state.device)
     n_obs = trial_sets.observed_count(ctx)
     models: dict[str, TrainedVDT] = {}
     trials_done = 0
