@@ -13,6 +13,7 @@ import torch
 
 log = logging.getLogger(__name__)
 PRECISIONS = ("auto", "no", "bf16")
+_warned: set[str] = set()  # devices already warned about an emulated bf16 (extraction asks once per batch)
 
 
 def native_bf16(device: torch.device | str) -> bool:
@@ -34,7 +35,8 @@ def autocast_dtype(setting: str, device: torch.device | str) -> torch.dtype | No
         return None
     native = native_bf16(device)
     if setting == "bf16":
-        if not native:
+        if not native and str(device) not in _warned:
+            _warned.add(str(device))
             log.warning("mixed_precision bf16 on %s, which emulates bf16: auto (fp32 here) is faster", device)
         return torch.bfloat16
     return torch.bfloat16 if native else None

@@ -59,7 +59,7 @@ def test_our_configs_take_the_released_recipe(name):
 
 @pytest.mark.parametrize("name", ["physion_all.yaml", "physion_v15.yaml", "quickstart.yaml", "cpu_all.yaml"])
 def test_inference_precision_follows_the_device(name):
-    # vdt.precision: bf16 only where native; emulated bf16 made the quickstart's rollout ~3x slower (design.md §6)
+    # vdt.precision: bf16 only where native; emulated bf16 made the quickstart's rollout 4.5x slower (design.md §6)
     c = load_config(CONFIGS / name, PhysionRunConfig)
     assert (c.rollout.sampler.mixed_precision, c.extract.mixed_precision) == ("auto", "auto")
 
