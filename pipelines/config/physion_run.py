@@ -180,9 +180,6 @@ class RelationalReadoutConfig(Section):
     batch_size: int = Field(64, ge=1, description="at most; batches hold at most a quarter of the trials")
     weight_decay: float = Field(0.0, ge=0)
     min_steps: int = Field(400, ge=0, description="optimiser steps at least (epochs are stretched to reach them)")
-    restarts: int = Field(
-        3, ge=1, description="initialisations fitted; the lowest final training loss is kept (design.md §4)"
-    )
 
 
 class ReadoutConfig(Section):

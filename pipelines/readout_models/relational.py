@@ -186,37 +186,6 @@ def fit_relational_readout(
     weight_decay: float = 0.0,
     seed: int = 0,
     min_steps: int = 0,
-    restarts: int = 1,
-) -> RelationalFit:
-    """``restarts`` fits of ``fit_relational_once`` from the initialisations ``seed``, ``seed + 1``, ...; the one
-    with the lowest final training loss is kept (training data only: validation still picks only the epoch and the
-    threshold inside each fit). Why (docs/design.md §4): on a few dozen trials, some initialisations never fit
-    (final training BCE 0.58 against 0.01 for the others, on the same Collide trials)."""
-    if restarts < 1:
-        raise ValueError(f"restarts must be >= 1, got {restarts}")
-    kwargs = dict(
-        hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, min_steps=min_steps
-    )
-    fits = [fit_relational_once(E_train, y_train, E_val, y_val, seed=seed + k, **kwargs) for k in range(restarts)]
-    best = min(fits, key=lambda fit: fit.train_loss[-1])
-    best.config.update(restarts=restarts, restart_train_losses=[fit.train_loss[-1] for fit in fits], seed=seed)
-    best.config["init_seed"] = seed + fits.index(best)
-    return best
-
-
-def fit_relational_once(
-    E_train,
-    y_train,
-    E_val,
-    y_val,
-    *,
-    hidden: int = 64,
-    epochs: int = 100,
-    lr: float = 1e-3,
-    batch_size: int = 64,
-    weight_decay: float = 0.0,
-    seed: int = 0,
-    min_steps: int = 0,
 ) -> RelationalFit:
     """Train a ``RelationalReadout`` on ``E_train`` (n, T, K, d) / ``y_train`` (n,) with BCE and AdamW.
 

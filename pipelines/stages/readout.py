@@ -107,7 +107,6 @@ def fit_readout(
         weight_decay=r.weight_decay,
         seed=seed,
         min_steps=r.min_steps,
-        restarts=r.restarts,
     )
 
 

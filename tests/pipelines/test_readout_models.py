@@ -402,20 +402,3 @@ def test_roc_auc_hand_example_and_single_class():
     assert roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
     assert roc_auc([0, 1], [0.5, 0.5]) == 0.5  # a tie counts one half
     assert roc_auc([1, 1, 1], [0.2, 0.4, 0.9]) is None
-
-
-def test_restarts_keep_the_initialisation_that_fits_the_training_trials_best():
-    E, min_dist = close_pair_task(60, seed=5, T=4, K=2)
-    E[..., 2] = [0, 1]
-    y = (min_dist < np.median(min_dist)).astype(int)
-    kwargs = dict(hidden=8, epochs=5, lr=3e-3, min_steps=20)
-    singles = [fit_relational_readout(E[:30], y[:30], E[30:], y[30:], seed=s, **kwargs) for s in (3, 4, 5)]
-    fit = fit_relational_readout(E[:30], y[:30], E[30:], y[30:], seed=3, restarts=3, **kwargs)
-    finals = [s.train_loss[-1] for s in singles]
-    assert len(set(finals)) == 3  # the initialisations differ
-    assert fit.config["restart_train_losses"] == finals and fit.config["seed"] == 3
-    kept = int(np.argmin(finals))
-    assert fit.config["init_seed"] == 3 + kept and fit.train_loss == singles[kept].train_loss
-    np.testing.assert_array_equal(fit.predict_proba(E[30:]), singles[kept].predict_proba(E[30:]))
-    with pytest.raises(ValueError, match="restarts"):
-        fit_relational_readout(E[:30], y[:30], E[30:], y[30:], restarts=0)
